@@ -1,0 +1,379 @@
+package build
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"errors"
+	"io"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/kubernetes/fake"
+	k8stesting "k8s.io/client-go/testing"
+)
+
+var testDigest = "sha256:" + strings.Repeat("5e", 32)
+
+// fakeCluster is a fake clientset that names pods created with
+// GenerateName, as the API server does.
+func fakeCluster(objects ...runtime.Object) *fake.Clientset {
+	client := fake.NewClientset(objects...)
+	client.PrependReactor("create", "pods", func(action k8stesting.Action) (bool, runtime.Object, error) {
+		pod := action.(k8stesting.CreateAction).GetObject().(*corev1.Pod)
+		if pod.Name == "" {
+			pod.Name = pod.GenerateName + "x7k2p"
+		}
+		return false, nil, nil
+	})
+	return client
+}
+
+// recordingAttacher keeps what was streamed to stdin.
+type recordingAttacher struct {
+	mu   sync.Mutex
+	data []byte
+	err  error
+}
+
+func (a *recordingAttacher) Attach(ctx context.Context, ns, pod, container string, stdin io.Reader) error {
+	if a.err != nil {
+		return a.err
+	}
+	data, err := io.ReadAll(stdin)
+	a.mu.Lock()
+	a.data = data
+	a.mu.Unlock()
+	return err
+}
+
+// kubelet plays the node: it waits for the build pod and moves it through
+// the given statuses.
+func kubelet(t *testing.T, client *fake.Clientset, ns string, steps ...func(*corev1.Pod)) {
+	t.Helper()
+	go func() {
+		var pod *corev1.Pod
+		for pod == nil {
+			list, err := client.CoreV1().Pods(ns).List(context.Background(), metav1.ListOptions{})
+			if err == nil && len(list.Items) > 0 {
+				pod = &list.Items[0]
+				break
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+		for _, step := range steps {
+			time.Sleep(20 * time.Millisecond)
+			step(pod)
+			if _, err := client.CoreV1().Pods(ns).UpdateStatus(context.Background(), pod, metav1.UpdateOptions{}); err != nil {
+				return
+			}
+		}
+	}()
+}
+
+func running(p *corev1.Pod) {
+	p.Status.Phase = corev1.PodRunning
+	p.Status.ContainerStatuses = []corev1.ContainerStatus{{Name: ContainerName, State: corev1.ContainerState{Running: &corev1.ContainerStateRunning{}}}}
+}
+
+func terminated(code int32, message string) func(*corev1.Pod) {
+	return func(p *corev1.Pod) {
+		p.Status.Phase = corev1.PodSucceeded
+		if code != 0 {
+			p.Status.Phase = corev1.PodFailed
+		}
+		p.Status.ContainerStatuses = []corev1.ContainerStatus{{Name: ContainerName, State: corev1.ContainerState{
+			Terminated: &corev1.ContainerStateTerminated{ExitCode: code, Reason: map[bool]string{true: "Completed", false: "Error"}[code == 0], Message: message},
+		}}}
+	}
+}
+
+func waiting(reason, message string) func(*corev1.Pod) {
+	return func(p *corev1.Pod) {
+		p.Status.ContainerStatuses = []corev1.ContainerStatus{{Name: ContainerName, State: corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: reason, Message: message}}}}
+	}
+}
+
+func requestWithContext(content string) Request {
+	r := baseRequest()
+	r.WriteContext = func(w io.Writer) error {
+		gz := gzip.NewWriter(w)
+		if _, err := gz.Write([]byte(content)); err != nil {
+			return err
+		}
+		return gz.Close()
+	}
+	return r
+}
+
+func assertNoPods(t *testing.T, client *fake.Clientset, ns string) {
+	t.Helper()
+	list, err := client.CoreV1().Pods(ns).List(context.Background(), metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(list.Items) != 0 {
+		t.Fatalf("build pod left behind: %s", list.Items[0].Name)
+	}
+}
+
+type collectingLogger struct {
+	mu    sync.Mutex
+	steps []string
+	lines []string
+}
+
+func (l *collectingLogger) Step(msg string, _ ...any) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.steps = append(l.steps, msg)
+}
+
+func (l *collectingLogger) Output(line string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.lines = append(l.lines, line)
+}
+
+func TestBuildSucceeds(t *testing.T) {
+	client := fakeCluster()
+	attacher := &recordingAttacher{}
+	logger := &collectingLogger{}
+	b := &Builder{Client: client, Attacher: attacher, Log: logger}
+	kubelet(t, client, "builds", running, terminated(0, testDigest+"\n"))
+
+	res, err := b.Build(context.Background(), requestWithContext("the context"))
+	if err != nil {
+		t.Fatalf("Build: %v", err)
+	}
+	if res.Digest != testDigest {
+		t.Errorf("digest = %q", res.Digest)
+	}
+	if res.Pod != "onesbuild-new-image-x7k2p" {
+		t.Errorf("pod = %q", res.Pod)
+	}
+	for _, p := range []Phase{PhaseExecutorStart, PhaseTotal} {
+		if _, ok := res.Timings[p]; !ok {
+			t.Errorf("timing %s missing: %v", p, res.Timings)
+		}
+	}
+	gz, err := gzip.NewReader(bytes.NewReader(attacher.data))
+	if err != nil {
+		t.Fatalf("stdin was not the gzip context: %v", err)
+	}
+	if got, _ := io.ReadAll(gz); string(got) != "the context" {
+		t.Errorf("executor received %q", got)
+	}
+	// The fake clientset serves "fake logs" as the container log.
+	if len(res.LogTail) == 0 || res.LogTail[len(res.LogTail)-1] != "fake logs" {
+		t.Errorf("log tail = %q", res.LogTail)
+	}
+	assertNoPods(t, client, "builds")
+}
+
+func TestBuildFailures(t *testing.T) {
+	tests := []struct {
+		name    string
+		steps   []func(*corev1.Pod)
+		req     func() Request
+		objects []runtime.Object
+		attach  error
+		reason  FailureReason
+		detail  string
+	}{
+		{
+			name:   "executor image cannot be pulled",
+			steps:  []func(*corev1.Pod){waiting("ContainerCreating", ""), waiting("ErrImagePull", `failed to pull "nope:1": not found`)},
+			reason: ReasonImagePull, detail: "not found",
+		},
+		{
+			name:   "back-off after pull errors",
+			steps:  []func(*corev1.Pod){waiting("ImagePullBackOff", "Back-off pulling image")},
+			reason: ReasonImagePull, detail: "Back-off",
+		},
+		{
+			name: "unschedulable",
+			steps: []func(*corev1.Pod){func(p *corev1.Pod) {
+				p.Status.Conditions = []corev1.PodCondition{{Type: corev1.PodScheduled, Status: corev1.ConditionFalse, Reason: corev1.PodReasonUnschedulable, Message: "0/1 nodes are available: 1 Insufficient memory."}}
+			}},
+			reason: ReasonUnschedulable, detail: "Insufficient memory",
+		},
+		{
+			name:   "kaniko exits non-zero",
+			steps:  []func(*corev1.Pod){running, terminated(1, "")},
+			reason: ReasonExecutorFailed, detail: "code 1",
+		},
+		{
+			name:   "no digest in termination message",
+			steps:  []func(*corev1.Pod){running, terminated(0, "")},
+			reason: ReasonInvalidDigest,
+		},
+		{
+			name: "deadline exceeded on the cluster",
+			steps: []func(*corev1.Pod){running, func(p *corev1.Pod) {
+				p.Status.Phase, p.Status.Reason, p.Status.Message = corev1.PodFailed, "DeadlineExceeded", "Pod was active on the node longer than the specified deadline"
+				p.Status.ContainerStatuses = nil
+			}},
+			reason: ReasonTimeout, detail: "DeadlineExceeded",
+		},
+		{
+			name: "evicted",
+			steps: []func(*corev1.Pod){running, func(p *corev1.Pod) {
+				p.Status.Phase, p.Status.Reason, p.Status.Message = corev1.PodFailed, "Evicted", "The node was low on resource: memory."
+				p.Status.ContainerStatuses = nil
+			}},
+			reason: ReasonPodFailed, detail: "Evicted",
+		},
+		{
+			name: "registry secret missing",
+			req: func() Request {
+				r := requestWithContext("x")
+				r.RegistryAuthSecret = "regcred"
+				return r
+			},
+			reason: ReasonSecretMissing, detail: `"regcred" does not exist`,
+		},
+		{
+			name: "registry secret without docker config",
+			req: func() Request {
+				r := requestWithContext("x")
+				r.RegistryAuthSecret = "regcred"
+				return r
+			},
+			objects: []runtime.Object{&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "regcred", Namespace: "builds"}, Data: map[string][]byte{"token": []byte("x")}}},
+			reason:  ReasonSecretMissing, detail: "neither",
+		},
+		{
+			name:   "attach fails",
+			steps:  []func(*corev1.Pod){running},
+			attach: errors.New("upgrade request failed: 403"),
+			reason: ReasonContextUpload, detail: "403",
+		},
+		{
+			name: "context cannot be written",
+			req: func() Request {
+				r := baseRequest()
+				r.WriteContext = func(io.Writer) error { return errors.New("context changed since plan") }
+				return r
+			},
+			steps:  []func(*corev1.Pod){running},
+			reason: ReasonContextUpload, detail: "changed since plan",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			client := fakeCluster(tt.objects...)
+			b := &Builder{Client: client, Attacher: &recordingAttacher{err: tt.attach}}
+			req := requestWithContext("ctx")
+			if tt.req != nil {
+				req = tt.req()
+			}
+			kubelet(t, client, "builds", tt.steps...)
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			res, err := b.Build(ctx, req)
+			var f *Failure
+			if !errors.As(err, &f) {
+				t.Fatalf("Build error = %v, want a *Failure", err)
+			}
+			if f.Reason != tt.reason {
+				t.Fatalf("reason = %s, want %s (%v)", f.Reason, tt.reason, err)
+			}
+			if !strings.Contains(err.Error(), tt.detail) {
+				t.Errorf("error %q does not mention %q", err, tt.detail)
+			}
+			if res.Digest != "" {
+				t.Errorf("failed build returned digest %q", res.Digest)
+			}
+			if tt.reason == ReasonExecutorFailed && (f.ExitCode != 1 || len(f.LogTail) == 0) {
+				t.Errorf("executor failure lacks exit code or log tail: %+v", f)
+			}
+			assertNoPods(t, client, "builds")
+		})
+	}
+}
+
+func TestBuildTimeoutAndCancelCleanUp(t *testing.T) {
+	t.Run("timeout", func(t *testing.T) {
+		client := fakeCluster()
+		b := &Builder{Client: client, Attacher: &recordingAttacher{}}
+		ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+		defer cancel()
+		_, err := b.Build(ctx, requestWithContext("x"))
+		var f *Failure
+		if !errors.As(err, &f) || f.Reason != ReasonTimeout {
+			t.Fatalf("err = %v, want a timeout failure", err)
+		}
+		assertNoPods(t, client, "builds")
+	})
+	t.Run("cancel", func(t *testing.T) {
+		client := fakeCluster()
+		b := &Builder{Client: client, Attacher: &recordingAttacher{}}
+		ctx, cancel := context.WithCancel(context.Background())
+		kubelet(t, client, "builds", func(p *corev1.Pod) { cancel() })
+		_, err := b.Build(ctx, requestWithContext("x"))
+		var f *Failure
+		if !errors.As(err, &f) || f.Reason != ReasonCanceled {
+			t.Fatalf("err = %v, want a cancel failure", err)
+		}
+		assertNoPods(t, client, "builds")
+	})
+	t.Run("pod deleted by someone else", func(t *testing.T) {
+		client := fakeCluster()
+		b := &Builder{Client: client, Attacher: &recordingAttacher{}}
+		go func() {
+			for {
+				list, _ := client.CoreV1().Pods("builds").List(context.Background(), metav1.ListOptions{})
+				if len(list.Items) > 0 {
+					time.Sleep(50 * time.Millisecond)
+					_ = client.CoreV1().Pods("builds").Delete(context.Background(), list.Items[0].Name, metav1.DeleteOptions{})
+					return
+				}
+				time.Sleep(5 * time.Millisecond)
+			}
+		}()
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_, err := b.Build(ctx, requestWithContext("x"))
+		var f *Failure
+		if !errors.As(err, &f) || f.Reason != ReasonPodDeleted {
+			t.Fatalf("err = %v, want a pod-deleted failure", err)
+		}
+	})
+}
+
+func TestKeepPod(t *testing.T) {
+	client := fakeCluster()
+	b := &Builder{Client: client, Attacher: &recordingAttacher{}}
+	kubelet(t, client, "builds", running, terminated(0, testDigest))
+	req := requestWithContext("x")
+	req.KeepPod = true
+	res, err := b.Build(context.Background(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := client.CoreV1().Pods("builds").Get(context.Background(), res.Pod, metav1.GetOptions{}); err != nil {
+		t.Fatalf("pod was deleted although KeepPod is set: %v", err)
+	}
+}
+
+func TestDeleteFailureIsAWarning(t *testing.T) {
+	client := fakeCluster()
+	client.PrependReactor("delete", "pods", func(k8stesting.Action) (bool, runtime.Object, error) {
+		return true, nil, errors.New("etcdserver: request timed out")
+	})
+	b := &Builder{Client: client, Attacher: &recordingAttacher{}}
+	kubelet(t, client, "builds", running, terminated(0, testDigest))
+	res, err := b.Build(context.Background(), requestWithContext("x"))
+	if err != nil {
+		t.Fatalf("a cleanup failure failed the build: %v", err)
+	}
+	if len(res.Warnings) != 1 || !strings.Contains(res.Warnings[0], "request timed out") {
+		t.Fatalf("warnings = %q", res.Warnings)
+	}
+}

@@ -1,0 +1,66 @@
+package build
+
+import (
+	"fmt"
+	"strings"
+)
+
+// FailureReason classifies why a build did not produce an image.
+type FailureReason string
+
+// Failure reasons. Callers branch on them to word their message and to
+// decide whether a retry could help.
+const (
+	ReasonInvalidRequest FailureReason = "InvalidRequest"
+	ReasonSecretMissing  FailureReason = "RegistryAuthSecretMissing"
+	ReasonPodCreate      FailureReason = "PodCreateFailed"
+	ReasonImagePull      FailureReason = "ExecutorImagePullFailed"
+	ReasonContainerSetup FailureReason = "ContainerSetupFailed"
+	ReasonUnschedulable  FailureReason = "Unschedulable"
+	ReasonContextUpload  FailureReason = "ContextUploadFailed"
+	ReasonExecutorFailed FailureReason = "ExecutorFailed"
+	ReasonPodFailed      FailureReason = "PodFailed"
+	ReasonPodDeleted     FailureReason = "PodDeleted"
+	ReasonInvalidDigest  FailureReason = "InvalidDigest"
+	ReasonTimeout        FailureReason = "Timeout"
+	ReasonCanceled       FailureReason = "Canceled"
+	ReasonWatch          FailureReason = "WatchFailed"
+)
+
+// Failure is the error Build returns when the build did not produce an
+// image. Read it with errors.As.
+type Failure struct {
+	Reason FailureReason
+	// Pod is the build pod's name, when one was created.
+	Pod string
+	// Message is a one-line explanation, from Kubernetes where possible.
+	Message string
+	// ExitCode is the executor's exit code for ReasonExecutorFailed.
+	ExitCode int32
+	// LogTail holds the executor's last log lines, oldest first.
+	LogTail []string
+	// Err is the underlying error, if any.
+	Err error
+}
+
+func (f *Failure) Error() string {
+	var b strings.Builder
+	switch f.Reason {
+	case ReasonExecutorFailed:
+		fmt.Fprintf(&b, "kaniko exited with code %d", f.ExitCode)
+	default:
+		b.WriteString(strings.ToLower(string(f.Reason[:1])) + string(f.Reason[1:]))
+	}
+	if f.Pod != "" {
+		fmt.Fprintf(&b, " (pod %s)", f.Pod)
+	}
+	if f.Message != "" {
+		b.WriteString(": " + f.Message)
+	}
+	if f.Err != nil {
+		b.WriteString(": " + f.Err.Error())
+	}
+	return b.String()
+}
+
+func (f *Failure) Unwrap() error { return f.Err }

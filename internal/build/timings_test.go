@@ -1,0 +1,75 @@
+package build
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+// studyLog is Kaniko v1.24.0's output for the study's Dockerfile, with the
+// kubelet's timestamps as returned for logs requested with timestamps.
+const studyLog = `2026-11-26T08:00:00.100000000Z INFO[0000] Retrieving image manifest registry.kube-system.svc.cluster.local:5000/ones/plugin-host-node:v6.33.1
+2026-11-26T08:00:00.150000000Z INFO[0000] Retrieving image registry.kube-system.svc.cluster.local:5000/ones/plugin-host-node:v6.33.1 from registry registry.kube-system.svc.cluster.local:5000
+2026-11-26T08:00:00.300000000Z INFO[0000] Built cross stage deps: map[]
+2026-11-26T08:00:00.310000000Z INFO[0000] Retrieving image manifest registry.kube-system.svc.cluster.local:5000/ones/plugin-host-node:v6.33.1
+2026-11-26T08:00:00.320000000Z INFO[0000] Returning cached image manifest
+2026-11-26T08:00:00.330000000Z INFO[0000] Executing 0 build triggers
+2026-11-26T08:00:00.340000000Z INFO[0000] Building stage 'registry.kube-system.svc.cluster.local:5000/ones/plugin-host-node:v6.33.1' [idx: '0', base-idx: '-1']
+2026-11-26T08:00:00.350000000Z INFO[0000] Unpacking rootfs as cmd COPY main /usr/local/app/main requires it.
+2026-11-26T08:00:06.350000000Z INFO[0006] WORKDIR /usr/local/app
+2026-11-26T08:00:06.360000000Z INFO[0006] Cmd: workdir
+2026-11-26T08:00:06.400000000Z INFO[0006] COPY main /usr/local/app/main
+2026-11-26T08:00:06.900000000Z INFO[0006] Taking snapshot of files...
+2026-11-26T08:00:07.100000000Z INFO[0007] ENTRYPOINT ["/usr/local/app/main"]
+2026-11-26T08:00:07.350000000Z INFO[0007] Pushing image to registry.kube-system.svc.cluster.local:5000/new-image:latest
+2026-11-26T08:00:08.100000000Z INFO[0008] Pushed registry.kube-system.svc.cluster.local:5000/new-image@sha256:2f0a`
+
+func phasesOf(log string) Timings {
+	var p logPhases
+	for _, line := range strings.Split(log, "\n") {
+		p.observe(splitLogLine(line))
+	}
+	t := Timings{}
+	p.into(t)
+	return t
+}
+
+func TestLogPhases(t *testing.T) {
+	got := phasesOf(studyLog)
+	want := Timings{PhaseBaseImagePull: 6250 * time.Millisecond, PhaseBuild: 1000 * time.Millisecond, PhasePush: 750 * time.Millisecond}
+	for p, d := range want {
+		if got[p] != d {
+			t.Errorf("%s = %v, want %v", p, got[p], d)
+		}
+	}
+	if s := got.Seconds(); s["base_image_pull"] != 6.25 || s["push"] != 0.75 {
+		t.Errorf("Seconds() = %v", s)
+	}
+}
+
+func TestLogPhasesWithoutUnpack(t *testing.T) {
+	log := `2026-11-26T08:00:00Z INFO[0000] Retrieving image manifest localhost:5000/base:1
+2026-11-26T08:00:01Z INFO[0001] Building stage 'localhost:5000/base:1' [idx: '0', base-idx: '-1']
+2026-11-26T08:00:01.5Z INFO[0001] ENV A=1
+2026-11-26T08:00:02Z INFO[0002] Pushing image to localhost:5000/app:a
+2026-11-26T08:00:02.5Z INFO[0002] Pushed localhost:5000/app@sha256:aa
+2026-11-26T08:00:02.6Z INFO[0002] Pushing image to localhost:5000/app:b
+2026-11-26T08:00:03Z INFO[0003] Pushed localhost:5000/app@sha256:aa`
+	got := phasesOf(log)
+	if got[PhaseBaseImagePull] != time.Second || got[PhaseBuild] != time.Second || got[PhasePush] != time.Second {
+		t.Fatalf("phases = %v", got)
+	}
+}
+
+func TestLogPhasesScratchAndUntimestamped(t *testing.T) {
+	got := phasesOf("2026-11-26T08:00:00Z INFO[0000] No base image, nothing to extract\n2026-11-26T08:00:00Z INFO[0000] Building stage 'scratch' [idx: '0', base-idx: '-1']\n2026-11-26T08:00:01Z INFO[0001] Pushing image to x\n2026-11-26T08:00:02Z INFO[0002] Pushed x@sha256:a")
+	if _, ok := got[PhaseBaseImagePull]; ok {
+		t.Errorf("FROM scratch reported a base image pull: %v", got)
+	}
+	if got[PhaseBuild] != time.Second || got[PhasePush] != time.Second {
+		t.Errorf("phases = %v", got)
+	}
+	if len(phasesOf("INFO[0000] Retrieving image manifest x\nINFO[0001] Pushed x")) != 0 {
+		t.Error("lines without timestamps produced timings")
+	}
+}
