@@ -51,7 +51,9 @@ func TestFilterSpecCapabilities(t *testing.T) {
 				},
 				"linux": map[string]any{"resources": map[string]any{"memory": map[string]any{"limit": 9007199254740993}}},
 			},
-			capsOf:      func(d map[string]any) map[string]any { return d["process"].(map[string]any)["capabilities"].(map[string]any) },
+			capsOf: func(d map[string]any) map[string]any {
+				return d["process"].(map[string]any)["capabilities"].(map[string]any)
+			},
 			wantRemoved: []string{"CAP_SYS_RESOURCE"},
 		},
 		{
@@ -61,9 +63,11 @@ func TestFilterSpecCapabilities(t *testing.T) {
 			wantRemoved: []string{"CAP_SYS_RESOURCE"},
 		},
 		{
-			name:   "nothing to remove",
-			doc:    map[string]any{"process": map[string]any{"capabilities": map[string]any{"bounding": []any{"CAP_CHOWN"}}}},
-			capsOf: func(d map[string]any) map[string]any { return d["process"].(map[string]any)["capabilities"].(map[string]any) },
+			name: "nothing to remove",
+			doc:  map[string]any{"process": map[string]any{"capabilities": map[string]any{"bounding": []any{"CAP_CHOWN"}}}},
+			capsOf: func(d map[string]any) map[string]any {
+				return d["process"].(map[string]any)["capabilities"].(map[string]any)
+			},
 		},
 	}
 	for _, tt := range tests {
