@@ -1,0 +1,102 @@
+package provider
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/terraform-plugin-framework/diag"
+	"github.com/hashicorp/terraform-plugin-framework/path"
+
+	"github.com/onesbuild/terraform-provider-onesbuild/internal/build"
+	"github.com/onesbuild/terraform-provider-onesbuild/internal/registry"
+)
+
+// buildAdvice is what a user should do about each kind of build failure.
+var buildAdvice = map[build.FailureReason]struct {
+	summary string
+	attr    string
+	advice  string
+}{
+	build.ReasonInvalidRequest: {"Invalid Build Request", "", "Fix the resource arguments named in the error."},
+	build.ReasonSecretMissing: {"Registry Auth Secret Not Usable", "registry_auth_secret",
+		"Create the secret in the build namespace (kubectl create secret docker-registry <name> --docker-server=... -n <namespace>) " +
+			"or correct registry_auth_secret."},
+	build.ReasonPodCreate: {"Build Pod Not Created", "",
+		"Check that the namespace exists and that the provider's credentials may create pods, pods/attach and read pods/log there, " +
+			"and that no quota or admission policy rejects the pod."},
+	build.ReasonImagePull: {"Executor Image Not Pullable", "kaniko_image",
+		"The cluster's nodes could not pull the Kaniko executor image. Point kaniko_image (on the resource or in the provider block) " +
+			"at an image the nodes can pull, for example a copy in your own registry when the cluster has no internet access."},
+	build.ReasonContainerSetup: {"Build Container Not Started", "",
+		"The kubelet could not set up the executor container. Check the referenced secret, service account and resources."},
+	build.ReasonUnschedulable: {"Build Pod Unschedulable", "",
+		"No node can run the build pod. Lower resources.requests, adjust node_selector or tolerations, or add capacity."},
+	build.ReasonContextUpload: {"Build Context Upload Failed", "",
+		"The build context could not be streamed into the build pod. If the context changed between plan and apply, run plan again; " +
+			"otherwise check that the provider's credentials may use pods/attach."},
+	build.ReasonExecutorFailed: {"Image Build Failed", "",
+		"Kaniko could not build or push the image. Fix the Dockerfile, the context or the registry access shown in the log below, then apply again."},
+	build.ReasonPodFailed: {"Build Pod Failed", "",
+		"The build pod stopped before Kaniko finished, for example because it was evicted. Apply again; if it recurs, raise resources.requests."},
+	build.ReasonPodDeleted: {"Build Pod Deleted", "",
+		"Something deleted the build pod while it ran. Apply again."},
+	build.ReasonInvalidDigest: {"Image Digest Not Reported", "",
+		"Kaniko exited successfully but did not report a digest. Check that extra_args does not override --digest-file."},
+	build.ReasonTimeout: {"Image Build Timed Out", "",
+		"Raise timeouts.create on the resource, or find the slow phase in the log below."},
+	build.ReasonCanceled: {"Image Build Cancelled", "",
+		"The build was interrupted; the build pod was removed. Apply again to build the image."},
+	build.ReasonWatch: {"Build Pod Not Observable", "",
+		"The provider lost track of the build pod. Check the connection to the API server and apply again."},
+}
+
+// addBuildError turns a build error into a diagnostic: a summary, what
+// happened, what to do, the log tail, then the original error.
+func addBuildError(diags *diag.Diagnostics, err error, timeout time.Duration) {
+	var f *build.Failure
+	if !errors.As(err, &f) {
+		diags.AddError("Image Build Failed", "The build could not run.\n\nOriginal error: "+err.Error())
+		return
+	}
+	advice, ok := buildAdvice[f.Reason]
+	if !ok {
+		advice.summary, advice.advice = "Image Build Failed", "Apply again; if it recurs, check the build pod's events."
+	}
+	var detail strings.Builder
+	switch {
+	case f.Reason == build.ReasonExecutorFailed:
+		fmt.Fprintf(&detail, "Kaniko exited with code %d", f.ExitCode)
+	case f.Reason == build.ReasonTimeout:
+		fmt.Fprintf(&detail, "The build did not finish within its create timeout of %s", timeout)
+	default:
+		detail.WriteString("The build did not produce an image")
+	}
+	if f.Pod != "" {
+		fmt.Fprintf(&detail, " (build pod %s, now deleted unless keep_build_pod is set)", f.Pod)
+	}
+	detail.WriteString(".\n\n" + advice.advice)
+	if len(f.LogTail) > 0 {
+		fmt.Fprintf(&detail, "\n\nLast %d lines of the Kaniko log:\n  %s", len(f.LogTail), strings.Join(f.LogTail, "\n  "))
+	}
+	detail.WriteString("\n\nOriginal error: " + err.Error())
+	if advice.attr != "" {
+		diags.AddAttributeError(path.Root(advice.attr), advice.summary, detail.String())
+		return
+	}
+	diags.AddError(advice.summary, detail.String())
+}
+
+// addRegistryWarning reports a registry that could not be read. Reading
+// is best effort: it must never block a plan.
+func addRegistryWarning(diags *diag.Diagnostics, c *registry.Client, repository string, err error) {
+	hint := "Check that the registry is up."
+	if errors.Is(err, registry.ErrUnreachable) {
+		hint = "If the registry is only reachable inside the cluster, map its name to an address this machine can reach with " +
+			"registry_hosts in the provider block, for example registry_hosts = { \"registry.kube-system.svc.cluster.local:5000\" = \"localhost:5000\" }."
+	}
+	diags.AddWarning("Registry Not Readable",
+		fmt.Sprintf("The provider could not check %s in the registry (contacted as %s), so drift (a deleted image or a moved tag) is not detected "+
+			"and image_size_bytes is not updated.\n\n%s\n\nOriginal error: %v", repository, c.Address(repository), hint, err))
+}

@@ -1,0 +1,252 @@
+package provider
+
+import (
+	"context"
+
+	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
+	"github.com/hashicorp/terraform-plugin-framework-validators/listvalidator"
+	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
+	"github.com/hashicorp/terraform-plugin-framework/attr"
+	"github.com/hashicorp/terraform-plugin-framework/path"
+	"github.com/hashicorp/terraform-plugin-framework/resource"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/booldefault"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/int64planmodifier"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/listdefault"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/mapplanmodifier"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/planmodifier"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringdefault"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringplanmodifier"
+	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
+	"github.com/hashicorp/terraform-plugin-framework/types"
+
+	"github.com/onesbuild/terraform-provider-onesbuild/internal/buildcontext"
+)
+
+// defaultCreateTimeout bounds a build when the configuration sets none.
+const defaultCreateTimeout = "20m"
+
+var contextSources = path.Expressions{
+	path.MatchRoot("context_dir"), path.MatchRoot("context_files"), path.MatchRoot("context_url"),
+}
+
+func (r *imageResource) Schema(ctx context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
+	resp.Schema = schema.Schema{
+		MarkdownDescription: "Builds a container image inside the Kubernetes cluster with the Kaniko executor, pushes it to " +
+			"`repository` under every tag in `tags`, and exposes the pushed manifest's `digest`.\n\n" +
+			"The build context is hashed at plan time (`context_sha256`): an unchanged context gives an empty plan and no build, " +
+			"a changed one replaces the image. Kaniko runs in one pod per build, which is deleted when the build ends, " +
+			"whether it succeeded, failed, timed out or was cancelled.\n\n" +
+			"Arguments that shape the image (repository, tags, context, Dockerfile, build arguments, target, labels, platform, " +
+			"extra arguments, triggers) force a new build when they change. Arguments that only shape the build pod " +
+			"(namespace, service account, resources, scheduling, executor image, credentials, cache) are stored and apply to the next build.",
+		Attributes: map[string]schema.Attribute{
+			// Required.
+			"repository": schema.StringAttribute{
+				Required:      true,
+				Validators:    []validator.String{newRepositoryValidator()},
+				PlanModifiers: []planmodifier.String{replaceString()},
+				MarkdownDescription: "Repository to push to, as the cluster sees it, with registry host and without tag, " +
+					"for example `registry.kube-system.svc.cluster.local:5000/new-image`.",
+			},
+
+			// Optional: what is built.
+			"tags": schema.ListAttribute{
+				Optional: true, Computed: true, ElementType: types.StringType,
+				Default:             listdefault.StaticValue(types.ListValueMust(types.StringType, []attr.Value{types.StringValue("latest")})),
+				Validators:          []validator.List{listvalidator.SizeAtLeast(1), listvalidator.UniqueValues(), listvalidator.ValueStringsAre(newTagValidator())},
+				PlanModifiers:       []planmodifier.List{replaceList()},
+				MarkdownDescription: "Tags to push; the image is pushed as `repository:tag` for each. Defaults to `[\"latest\"]`.",
+			},
+			"context_dir": schema.StringAttribute{
+				Optional:   true,
+				Validators: []validator.String{stringvalidator.ExactlyOneOf(contextSources...), stringvalidator.LengthAtLeast(1)},
+				MarkdownDescription: "Local directory to use as the build context. It is archived deterministically " +
+					"(sorted entries, normalised owners and times, `.dockerignore` honoured) and streamed into the build pod, " +
+					"so its size is not limited by ConfigMaps or Secrets. Exactly one of `context_dir`, `context_files` and `context_url` is required.",
+			},
+			"context_files": schema.MapAttribute{
+				Optional: true, ElementType: types.StringType,
+				MarkdownDescription: "Build context given as a map of relative path to file content, for generated contexts. " +
+					"Files are created with mode 0644.",
+			},
+			"context_url": schema.StringAttribute{
+				Optional:   true,
+				Validators: []validator.String{newContextURLValidator()},
+				MarkdownDescription: "Context that Kaniko fetches itself: `git://host/repo.git#ref`, `s3://bucket/ctx.tar.gz`, " +
+					"`gs://bucket/ctx.tar.gz`, `https://host/ctx.tar.gz` or `dir:///path/in/the/pod`. The provider cannot see its content, " +
+					"so only a change of the URL (or of `triggers`) rebuilds the image.",
+			},
+			"dockerfile": schema.StringAttribute{
+				Optional: true, Computed: true,
+				Default:             stringdefault.StaticString(buildcontext.DefaultDockerfile),
+				Validators:          []validator.String{stringvalidator.ConflictsWith(path.MatchRoot("dockerfile_inline"))},
+				PlanModifiers:       []planmodifier.String{replaceString()},
+				MarkdownDescription: "Path of the Dockerfile inside the context. Defaults to `Dockerfile`.",
+			},
+			"dockerfile_inline": schema.StringAttribute{
+				Optional: true,
+				Validators: []validator.String{
+					stringvalidator.LengthAtLeast(1),
+					stringvalidator.ConflictsWith(path.MatchRoot("context_url")),
+				},
+				MarkdownDescription: "Dockerfile content. It is added to the context under a private name, so it never " +
+					"collides with the context's own files. Not available with `context_url`.",
+			},
+			"build_args": schema.MapAttribute{
+				Optional: true, ElementType: types.StringType,
+				PlanModifiers:       []planmodifier.Map{replaceMap()},
+				MarkdownDescription: "Build-time variables (`ARG`), passed as `--build-arg KEY=VALUE`.",
+			},
+			"target": schema.StringAttribute{
+				Optional: true, PlanModifiers: []planmodifier.String{replaceString()},
+				MarkdownDescription: "Stage of a multi-stage Dockerfile to build (`--target`).",
+			},
+			"labels": schema.MapAttribute{
+				Optional: true, ElementType: types.StringType,
+				PlanModifiers:       []planmodifier.Map{replaceMap()},
+				MarkdownDescription: "Labels added to the image config (`--label`).",
+			},
+			"platform": schema.StringAttribute{
+				Optional: true, PlanModifiers: []planmodifier.String{replaceString()},
+				Validators:          []validator.String{newPlatformValidator()},
+				MarkdownDescription: "Target platform as `os/arch[/variant]`, for example `linux/arm64` (`--custom-platform`). Defaults to the node's platform.",
+			},
+			"extra_args": schema.ListAttribute{
+				Optional: true, ElementType: types.StringType,
+				PlanModifiers:       []planmodifier.List{replaceList()},
+				MarkdownDescription: "Further Kaniko flags, appended after the ones the provider sets, for example `[\"--snapshot-mode=redo\"]`. For flags the provider does not model.",
+			},
+			"triggers": schema.MapAttribute{
+				Optional: true, ElementType: types.StringType,
+				PlanModifiers:       []planmodifier.Map{replaceMap()},
+				MarkdownDescription: "Arbitrary values; any change forces a new build. Use it for inputs the provider cannot see, such as the content behind `context_url`.",
+			},
+
+			// Optional: how and where the build runs.
+			"registry_auth_secret": schema.StringAttribute{
+				Optional: true,
+				MarkdownDescription: "Name of a Secret in the build namespace holding a Docker config " +
+					"(type `kubernetes.io/dockerconfigjson`, or a `config.json` key), mounted where Kaniko reads registry credentials. " +
+					"The build fails at once if it is missing.",
+			},
+			"insecure": schema.BoolAttribute{
+				Optional: true, Computed: true, Default: booldefault.StaticBool(false),
+				MarkdownDescription: "Push and pull over plain HTTP (`--insecure`, `--insecure-pull`).",
+			},
+			"skip_tls_verify": schema.BoolAttribute{
+				Optional: true, Computed: true, Default: booldefault.StaticBool(false),
+				MarkdownDescription: "Accept any TLS certificate when pushing and pulling (`--skip-tls-verify`, `--skip-tls-verify-pull`).",
+			},
+			"namespace": schema.StringAttribute{
+				Optional: true, Computed: true,
+				PlanModifiers:       []planmodifier.String{stringplanmodifier.UseStateForUnknown()},
+				MarkdownDescription: "Namespace of the build pod. Defaults to the provider's `namespace`.",
+			},
+			"service_account": schema.StringAttribute{
+				Optional: true,
+				MarkdownDescription: "Service account of the build pod, for example one bound to cloud registry credentials. " +
+					"Without it, no API token is mounted into the pod.",
+			},
+			"node_selector": schema.MapAttribute{
+				Optional: true, ElementType: types.StringType,
+				MarkdownDescription: "Node labels the build pod must be scheduled on.",
+			},
+			"kaniko_image": schema.StringAttribute{
+				Optional: true,
+				MarkdownDescription: "Kaniko executor image for this build. Defaults to the provider's `kaniko_image`. " +
+					"Changing it does not rebuild the image; add it to `triggers` if it should.",
+			},
+			"delete_on_destroy": schema.BoolAttribute{
+				Optional: true, Computed: true, Default: booldefault.StaticBool(false),
+				MarkdownDescription: "Delete the manifest from the registry when the resource is destroyed. A manifest that is already gone counts as deleted. Defaults to `false`.",
+			},
+			"keep_build_pod": schema.BoolAttribute{
+				Optional: true, Computed: true, Default: booldefault.StaticBool(false),
+				MarkdownDescription: "Leave the build pod in the cluster after the build, for debugging. Defaults to `false`.",
+			},
+
+			// Computed.
+			"id": schema.StringAttribute{
+				Computed: true, PlanModifiers: []planmodifier.String{stringplanmodifier.UseStateForUnknown()},
+				MarkdownDescription: "Same as `image_ref`.",
+			},
+			"digest": schema.StringAttribute{
+				Computed: true, PlanModifiers: []planmodifier.String{stringplanmodifier.UseStateForUnknown()},
+				MarkdownDescription: "Digest of the pushed manifest, `sha256:<64 hex digits>`.",
+			},
+			"image_ref": schema.StringAttribute{
+				Computed: true, PlanModifiers: []planmodifier.String{stringplanmodifier.UseStateForUnknown()},
+				MarkdownDescription: "The image pinned by digest, `repository@sha256:...`: what a Deployment should run.",
+			},
+			"tagged_refs": schema.ListAttribute{
+				Computed: true, ElementType: types.StringType,
+				MarkdownDescription: "`repository:tag` for every tag that points at `digest`. When a tag is moved to another image " +
+					"outside Terraform, it drops out of this list and the next plan rebuilds the image.",
+			},
+			"context_sha256": schema.StringAttribute{
+				Computed:            true,
+				MarkdownDescription: "SHA-256 of the build context as archived, computed at plan time. For `context_url`, a hash of the URL.",
+			},
+			"image_size_bytes": schema.Int64Attribute{
+				Computed: true, PlanModifiers: []planmodifier.Int64{int64planmodifier.UseStateForUnknown()},
+				MarkdownDescription: "Compressed size of the image (config and layers) as recorded in the manifest. " +
+					"Null when the registry cannot be reached from the machine running Terraform (see the provider's `registry_hosts`).",
+			},
+			"build_pod": schema.StringAttribute{
+				Computed: true, PlanModifiers: []planmodifier.String{stringplanmodifier.UseStateForUnknown()},
+				MarkdownDescription: "`namespace/name` of the pod that built the image.",
+			},
+			"timings": schema.MapAttribute{
+				Computed: true, ElementType: types.Float64Type,
+				PlanModifiers: []planmodifier.Map{mapplanmodifier.UseStateForUnknown()},
+				MarkdownDescription: "Seconds spent in each phase of the build: `queued` (waiting for a free build slot), " +
+					"`executor_start` (pod creation until Kaniko runs: scheduling, executor image pull, container start), " +
+					"`context_upload`, `base_image_pull`, `build`, `push` and `total` (pod creation until Kaniko exited). " +
+					"The Kaniko phases come from its timestamped log; a phase that did not happen is absent.",
+			},
+		},
+		Blocks: map[string]schema.Block{
+			"cache": schema.SingleNestedBlock{
+				MarkdownDescription: "Kaniko's layer cache, kept in a registry repository.",
+				Attributes: map[string]schema.Attribute{
+					"enabled": schema.BoolAttribute{Optional: true, MarkdownDescription: "Use the cache (`--cache`)."},
+					"repo": schema.StringAttribute{
+						Optional: true, Validators: []validator.String{newRepositoryValidator()},
+						MarkdownDescription: "Repository holding cached layers (`--cache-repo`). Defaults to `<repository>/cache`.",
+					},
+					"ttl": schema.StringAttribute{
+						Optional: true, Validators: []validator.String{newDurationValidator()},
+						MarkdownDescription: "How long cached layers stay valid, as a Go duration such as `168h` (`--cache-ttl`).",
+					},
+				},
+			},
+			"resources": schema.SingleNestedBlock{
+				MarkdownDescription: "Compute resources of the executor container, as Kubernetes quantities.",
+				Attributes: map[string]schema.Attribute{
+					"requests": schema.MapAttribute{Optional: true, ElementType: types.StringType, Validators: []validator.Map{quantityMapValidator{}},
+						MarkdownDescription: "Requests, for example `{ cpu = \"500m\", memory = \"512Mi\" }`."},
+					"limits": schema.MapAttribute{Optional: true, ElementType: types.StringType, Validators: []validator.Map{quantityMapValidator{}},
+						MarkdownDescription: "Limits, for example `{ memory = \"1Gi\" }`."},
+				},
+			},
+			"tolerations": schema.ListNestedBlock{
+				MarkdownDescription: "Tolerations of the build pod, as in a pod spec.",
+				NestedObject: schema.NestedBlockObject{
+					Attributes: map[string]schema.Attribute{
+						"key":      schema.StringAttribute{Optional: true, MarkdownDescription: "Taint key; empty with `Exists` matches every taint."},
+						"operator": schema.StringAttribute{Optional: true, Validators: []validator.String{stringvalidator.OneOf("Equal", "Exists")}, MarkdownDescription: "`Equal` (default) or `Exists`."},
+						"value":    schema.StringAttribute{Optional: true, MarkdownDescription: "Taint value for `Equal`."},
+						"effect": schema.StringAttribute{Optional: true, Validators: []validator.String{stringvalidator.OneOf("NoSchedule", "PreferNoSchedule", "NoExecute")},
+							MarkdownDescription: "`NoSchedule`, `PreferNoSchedule` or `NoExecute`; empty matches all."},
+						"toleration_seconds": schema.Int64Attribute{Optional: true, MarkdownDescription: "For `NoExecute`: how long the pod stays bound after the taint appears."},
+					},
+				},
+			},
+			"timeouts": timeouts.Block(ctx, timeouts.Opts{
+				Create:            true,
+				CreateDescription: "How long a build may take, queueing included, as a duration such as `30m`. Defaults to `" + defaultCreateTimeout + "`.",
+			}),
+		},
+	}
+}

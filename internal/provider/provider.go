@@ -1,0 +1,262 @@
+package provider
+
+import (
+	"context"
+	"os"
+	"sync"
+
+	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
+	"github.com/hashicorp/terraform-plugin-framework/datasource"
+	"github.com/hashicorp/terraform-plugin-framework/provider"
+	"github.com/hashicorp/terraform-plugin-framework/provider/schema"
+	"github.com/hashicorp/terraform-plugin-framework/resource"
+	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
+	"github.com/hashicorp/terraform-plugin-framework/types"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+
+	"github.com/onesbuild/terraform-provider-onesbuild/internal/build"
+	"github.com/onesbuild/terraform-provider-onesbuild/internal/kube"
+	"github.com/onesbuild/terraform-provider-onesbuild/internal/registry"
+)
+
+// Defaults documented in the schema.
+const (
+	defaultNamespace           = "default"
+	defaultMaxConcurrentBuilds = 4
+)
+
+var _ provider.Provider = (*onesbuildProvider)(nil)
+
+// Cluster gives the provider its Kubernetes clients. Tests pass a fake.
+type Cluster interface {
+	Clients() (kubernetes.Interface, build.Attacher, error)
+}
+
+// Options changes how the provider reaches the outside world; the zero
+// value is what Terraform runs.
+type Options struct {
+	// Cluster, when set, replaces the cluster connection from the
+	// provider configuration.
+	Cluster Cluster
+	// Getenv reads environment variables; nil means os.Getenv.
+	Getenv func(string) string
+}
+
+type onesbuildProvider struct {
+	version string
+	opts    Options
+}
+
+// New returns a constructor of the provider, as providerserver expects.
+func New(version string) func() provider.Provider {
+	return NewWithOptions(version, Options{})
+}
+
+// NewWithOptions is New with Options, for tests.
+func NewWithOptions(version string, opts Options) func() provider.Provider {
+	return func() provider.Provider { return &onesbuildProvider{version: version, opts: opts} }
+}
+
+type providerModel struct {
+	ConfigPath           types.String `tfsdk:"config_path"`
+	ConfigContext        types.String `tfsdk:"config_context"`
+	Host                 types.String `tfsdk:"host"`
+	Token                types.String `tfsdk:"token"`
+	ClusterCACertificate types.String `tfsdk:"cluster_ca_certificate"`
+	ClientCertificate    types.String `tfsdk:"client_certificate"`
+	ClientKey            types.String `tfsdk:"client_key"`
+	Insecure             types.Bool   `tfsdk:"insecure"`
+	Exec                 *execModel   `tfsdk:"exec"`
+	Namespace            types.String `tfsdk:"namespace"`
+	KanikoImage          types.String `tfsdk:"kaniko_image"`
+	InsecureRegistries   types.Set    `tfsdk:"insecure_registries"`
+	RegistryHosts        types.Map    `tfsdk:"registry_hosts"`
+	MaxConcurrentBuilds  types.Int64  `tfsdk:"max_concurrent_builds"`
+}
+
+type execModel struct {
+	APIVersion types.String `tfsdk:"api_version"`
+	Command    types.String `tfsdk:"command"`
+	Args       types.List   `tfsdk:"args"`
+	Env        types.Map    `tfsdk:"env"`
+}
+
+func (p *onesbuildProvider) Metadata(_ context.Context, _ provider.MetadataRequest, resp *provider.MetadataResponse) {
+	resp.TypeName = "onesbuild"
+	resp.Version = p.version
+}
+
+func (p *onesbuildProvider) Schema(_ context.Context, _ provider.SchemaRequest, resp *provider.SchemaResponse) {
+	resp.Schema = schema.Schema{
+		MarkdownDescription: "The onesbuild provider builds container images inside a Kubernetes cluster with the " +
+			"[Kaniko](https://github.com/GoogleContainerTools/kaniko) executor and pushes them to a registry, " +
+			"so that other resources can deploy the exact digest that was built.\n\n" +
+			"The cluster connection works like the `hashicorp/kubernetes` provider's: a kubeconfig file and context, " +
+			"explicit credentials, an exec credential plugin, or the pod's service account when Terraform runs in a cluster.",
+		Attributes: map[string]schema.Attribute{
+			"config_path": schema.StringAttribute{
+				Optional: true,
+				MarkdownDescription: "Path to a kubeconfig file. When unset, `KUBE_CONFIG_PATH`, `KUBE_CONFIG_PATHS` or `KUBECONFIG` is read " +
+					"(a path list, like `KUBECONFIG`). `~` is expanded.",
+			},
+			"config_context": schema.StringAttribute{Optional: true, MarkdownDescription: "Context to use from the kubeconfig. Defaults to its current context."},
+			"host":           schema.StringAttribute{Optional: true, MarkdownDescription: "Kubernetes API server URL, overriding the kubeconfig's."},
+			"token":          schema.StringAttribute{Optional: true, Sensitive: true, MarkdownDescription: "Bearer token for the API server."},
+			"cluster_ca_certificate": schema.StringAttribute{
+				Optional: true, MarkdownDescription: "PEM-encoded CA certificate of the API server.",
+			},
+			"client_certificate": schema.StringAttribute{Optional: true, MarkdownDescription: "PEM-encoded client certificate for TLS authentication."},
+			"client_key":         schema.StringAttribute{Optional: true, Sensitive: true, MarkdownDescription: "PEM-encoded private key of `client_certificate`."},
+			"insecure":           schema.BoolAttribute{Optional: true, MarkdownDescription: "Skip verification of the API server's certificate. For test clusters only."},
+			"namespace": schema.StringAttribute{
+				Optional:            true,
+				MarkdownDescription: "Namespace build pods run in unless a resource sets its own. Defaults to `" + defaultNamespace + "`.",
+			},
+			"kaniko_image": schema.StringAttribute{
+				Optional: true,
+				MarkdownDescription: "Kaniko executor image for every build unless a resource sets its own. Defaults to `" + build.DefaultKanikoImage +
+					"`. In air-gapped clusters, point it at a copy in your own registry.",
+			},
+			"insecure_registries": schema.SetAttribute{
+				Optional: true, ElementType: types.StringType,
+				MarkdownDescription: "Registries (`host[:port]`) spoken to over plain HTTP without TLS verification, both by Kaniko " +
+					"(`--insecure-registry`, `--skip-tls-verify-registry`) and by the provider when it reads or deletes images.",
+			},
+			"registry_hosts": schema.MapAttribute{
+				Optional: true, ElementType: types.StringType,
+				MarkdownDescription: "Maps a registry name as the cluster sees it (for example `registry.kube-system.svc.cluster.local:5000`) " +
+					"to an address the machine running Terraform can reach (for example `localhost:5000`). The provider uses it to read, " +
+					"verify and delete images; builds keep pushing to the cluster's name.",
+			},
+			"max_concurrent_builds": schema.Int64Attribute{
+				Optional:   true,
+				Validators: []validator.Int64{int64validator.AtLeast(1)},
+				MarkdownDescription: "How many builds this provider runs in the cluster at once; further builds wait in a queue, and the wait " +
+					"counts against their create timeout. Defaults to " + itoa(defaultMaxConcurrentBuilds) + ".",
+			},
+		},
+		Blocks: map[string]schema.Block{
+			"exec": schema.SingleNestedBlock{
+				MarkdownDescription: "A client-go credential plugin that prints an `ExecCredential`, such as `aws eks get-token`.",
+				Attributes: map[string]schema.Attribute{
+					"api_version": schema.StringAttribute{Optional: true, MarkdownDescription: "API version of the `ExecCredential`, for example `client.authentication.k8s.io/v1beta1`."},
+					"command":     schema.StringAttribute{Optional: true, MarkdownDescription: "Command to run."},
+					"args":        schema.ListAttribute{Optional: true, ElementType: types.StringType, MarkdownDescription: "Arguments of the command."},
+					"env":         schema.MapAttribute{Optional: true, ElementType: types.StringType, MarkdownDescription: "Environment variables for the command."},
+				},
+			},
+		},
+	}
+}
+
+// providerData is what resources receive from Configure.
+type providerData struct {
+	version            string
+	namespace          string
+	kanikoImage        string
+	insecureRegistries []string
+	registry           *registry.Client
+	queue              *build.Queue
+	cluster            Cluster
+}
+
+func (p *onesbuildProvider) Configure(ctx context.Context, req provider.ConfigureRequest, resp *provider.ConfigureResponse) {
+	var m providerModel
+	resp.Diagnostics.Append(req.Config.Get(ctx, &m)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	data := &providerData{
+		version:     p.version,
+		namespace:   stringOr(m.Namespace, defaultNamespace),
+		kanikoImage: stringOr(m.KanikoImage, build.DefaultKanikoImage),
+	}
+	resp.Diagnostics.Append(m.InsecureRegistries.ElementsAs(ctx, &data.insecureRegistries, false)...)
+	hosts := map[string]string{}
+	resp.Diagnostics.Append(m.RegistryHosts.ElementsAs(ctx, &hosts, false)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	data.registry = &registry.Client{Hosts: hosts, Insecure: data.insecureRegistries}
+	limit := defaultMaxConcurrentBuilds
+	if !m.MaxConcurrentBuilds.IsNull() && !m.MaxConcurrentBuilds.IsUnknown() {
+		limit = int(m.MaxConcurrentBuilds.ValueInt64())
+	}
+	data.queue = build.NewQueue(limit)
+
+	if p.opts.Cluster != nil {
+		data.cluster = p.opts.Cluster
+	} else {
+		conn := kube.ConnectionOptions{
+			ConfigContext:        m.ConfigContext.ValueString(),
+			Host:                 m.Host.ValueString(),
+			Token:                m.Token.ValueString(),
+			ClusterCACertificate: m.ClusterCACertificate.ValueString(),
+			ClientCertificate:    m.ClientCertificate.ValueString(),
+			ClientKey:            m.ClientKey.ValueString(),
+			Insecure:             m.Insecure.ValueBool(),
+			UserAgent:            "terraform-provider-onesbuild/" + p.version,
+		}
+		if v := m.ConfigPath.ValueString(); v != "" {
+			conn.ConfigPaths = []string{v}
+		}
+		if m.Exec != nil && !m.Exec.Command.IsNull() {
+			conn.Exec = &kube.ExecOptions{APIVersion: m.Exec.APIVersion.ValueString(), Command: m.Exec.Command.ValueString()}
+			resp.Diagnostics.Append(m.Exec.Args.ElementsAs(ctx, &conn.Exec.Args, false)...)
+			resp.Diagnostics.Append(m.Exec.Env.ElementsAs(ctx, &conn.Exec.Env, false)...)
+		}
+		getenv := p.opts.Getenv
+		if getenv == nil {
+			getenv = os.Getenv
+		}
+		// The connection is resolved on first use: planning and reading
+		// images must work without a reachable cluster.
+		data.cluster = &lazyCluster{opts: conn, getenv: getenv}
+	}
+	resp.ResourceData = data
+	resp.DataSourceData = data
+}
+
+func (p *onesbuildProvider) Resources(context.Context) []func() resource.Resource {
+	return []func() resource.Resource{NewImageResource}
+}
+
+func (p *onesbuildProvider) DataSources(context.Context) []func() datasource.DataSource {
+	return nil
+}
+
+// lazyCluster connects on first use and remembers the outcome.
+type lazyCluster struct {
+	opts   kube.ConnectionOptions
+	getenv func(string) string
+
+	once     sync.Once
+	client   kubernetes.Interface
+	attacher build.Attacher
+	err      error
+}
+
+func (c *lazyCluster) Clients() (kubernetes.Interface, build.Attacher, error) {
+	c.once.Do(func() {
+		var cfg *rest.Config
+		cfg, c.err = kube.RESTConfig(c.opts, c.getenv)
+		if c.err != nil {
+			return
+		}
+		var cs *kubernetes.Clientset
+		cs, c.err = kubernetes.NewForConfig(cfg)
+		if c.err != nil {
+			return
+		}
+		c.client, c.attacher = cs, &kube.PodAttacher{Config: cfg, Client: cs}
+	})
+	return c.client, c.attacher, c.err
+}
+
+func stringOr(v types.String, def string) string {
+	if v.IsNull() || v.IsUnknown() || v.ValueString() == "" {
+		return def
+	}
+	return v.ValueString()
+}

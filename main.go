@@ -1,0 +1,34 @@
+// Command terraform-provider-onesbuild serves the onesbuild Terraform
+// provider over the plugin protocol.
+package main
+
+import (
+	"context"
+	"flag"
+	"log"
+
+	"github.com/hashicorp/terraform-plugin-framework/providerserver"
+
+	"github.com/onesbuild/terraform-provider-onesbuild/internal/provider"
+)
+
+// version is set by the release build with -ldflags "-X main.version=...".
+var version = "dev"
+
+// Run "go generate" to format example Terraform files and generate the docs.
+//go:generate terraform fmt -recursive ./examples/
+//go:generate go run github.com/hashicorp/terraform-plugin-docs/cmd/tfplugindocs generate --provider-name onesbuild
+
+func main() {
+	var debug bool
+	flag.BoolVar(&debug, "debug", false, "run the provider with support for debuggers like delve")
+	flag.Parse()
+
+	err := providerserver.Serve(context.Background(), provider.New(version), providerserver.ServeOpts{
+		Address: "registry.terraform.io/onesbuild/onesbuild",
+		Debug:   debug,
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+}
