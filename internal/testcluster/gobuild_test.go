@@ -1,0 +1,63 @@
+package testcluster
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestWrapperGoMod(t *testing.T) {
+	upstream := []byte(`module k8s.io/kubernetes
+
+go 1.26.0
+
+require k8s.io/api v0.0.0
+
+replace (
+	k8s.io/api => ./staging/src/k8s.io/api
+	k8s.io/client-go => ./staging/src/k8s.io/client-go
+	github.com/example/forked => github.com/example/fork v1.2.3
+)
+`)
+	got, err := wrapperGoMod("kubernetes", "k8s.io/kubernetes", "v1.37.2", "v0.37.2", upstream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		"module onesbuild.local/build/kubernetes",
+		"require k8s.io/kubernetes v1.37.2",
+		"k8s.io/api => k8s.io/api v0.37.2",
+		"k8s.io/client-go => k8s.io/client-go v0.37.2",
+		"github.com/example/forked => github.com/example/fork v1.2.3",
+	} {
+		if !strings.Contains(string(got), want) {
+			t.Errorf("wrapper go.mod lacks %q:\n%s", want, got)
+		}
+	}
+	if _, err := wrapperGoMod("x", "example.com/x", "v1.0.0", "", upstream); err == nil {
+		t.Error("local replacements without a version were accepted")
+	}
+}
+
+func TestVersionLess(t *testing.T) {
+	for _, c := range []struct {
+		a, b string
+		want bool
+	}{{"1.25", "1.26.0", true}, {"1.26.0", "1.26", false}, {"1.26.0", "1.26.1", true}, {"1.27", "1.26.9", false}} {
+		if got := versionLess(c.a, c.b); got != c.want {
+			t.Errorf("versionLess(%s, %s) = %v", c.a, c.b, got)
+		}
+	}
+}
+
+func TestRecipeChangesWithVersion(t *testing.T) {
+	a := kanikoComponent
+	b := kanikoComponent
+	b.Version = "v1.25.0"
+	if a.recipe() == b.recipe() {
+		t.Fatal("a version change did not change the recipe")
+	}
+	c := Cache{Dir: t.TempDir()}
+	if fresh(a.Dir(c), a.recipe(), "executor") {
+		t.Fatal("an empty cache was reported fresh")
+	}
+}

@@ -1,0 +1,63 @@
+package testcluster
+
+// Pinned versions of everything the harness builds or runs. Changing one
+// invalidates that component's cache entry only.
+const (
+	KubernetesVersion   = "v1.37.2"
+	kubernetesStaging   = "v0.37.2"
+	KanikoVersion       = "v1.24.0"
+	EtcdVersion         = "v3.7.0"
+	EtcdImageTag        = "3.7.0-0"
+	CoreDNSVersion      = "v1.14.6"
+	PauseVersion        = "3.10.2"
+	DistributionVersion = "v3.1.2"
+	OpenTofuVersion     = "v1.10.6"
+	DebianSuite         = "bookworm"
+
+	// StudyBaseImage is the base image of the feasibility study's
+	// Dockerfile; the harness provides a stand-in of similar size.
+	StudyBaseImage = "ones/plugin-host-node:v6.33.1"
+)
+
+var (
+	kubernetesComponent = goComponent{
+		Name: "kubernetes", Module: "k8s.io/kubernetes", Version: KubernetesVersion,
+		LocalReplaceVersion: kubernetesStaging,
+		Binaries: []goBinary{
+			{"k8s.io/kubernetes/cmd/kubelet", "kubelet"},
+			{"k8s.io/kubernetes/cmd/kubeadm", "kubeadm"},
+			{"k8s.io/kubernetes/cmd/kubectl", "kubectl"},
+			{"k8s.io/kubernetes/cmd/kube-apiserver", "kube-apiserver"},
+			{"k8s.io/kubernetes/cmd/kube-controller-manager", "kube-controller-manager"},
+			{"k8s.io/kubernetes/cmd/kube-scheduler", "kube-scheduler"},
+			{"k8s.io/kubernetes/cmd/kube-proxy", "kube-proxy"},
+		},
+		// The version the binaries report; kubeadm compares them.
+		LDFlags: "-X k8s.io/component-base/version.gitVersion=" + KubernetesVersion +
+			" -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=37" +
+			" -X k8s.io/component-base/version.gitTreeState=clean" +
+			" -X k8s.io/client-go/pkg/version.gitVersion=" + KubernetesVersion,
+	}
+	kanikoComponent = goComponent{
+		Name: "kaniko", Module: "github.com/GoogleContainerTools/kaniko", Version: KanikoVersion,
+		Binaries: []goBinary{{"github.com/GoogleContainerTools/kaniko/cmd/executor", "executor"}},
+		LDFlags:  "-X github.com/GoogleContainerTools/kaniko/pkg/version.version=" + KanikoVersion,
+	}
+	etcdComponent = goComponent{
+		Name: "etcd", Module: "go.etcd.io/etcd/server/v3", Version: EtcdVersion,
+		Binaries: []goBinary{{"go.etcd.io/etcd/server/v3", "etcd"}},
+	}
+	corednsComponent = goComponent{
+		Name: "coredns", Module: "github.com/coredns/coredns", Version: CoreDNSVersion,
+		Binaries: []goBinary{{"github.com/coredns/coredns", "coredns"}},
+	}
+	distributionComponent = goComponent{
+		Name: "distribution", Module: "github.com/distribution/distribution/v3", Version: DistributionVersion,
+		Binaries: []goBinary{{"github.com/distribution/distribution/v3/cmd/registry", "registry"}},
+	}
+	opentofuComponent = goComponent{
+		Name: "opentofu", Module: "github.com/opentofu/opentofu", Version: OpenTofuVersion,
+		Binaries: []goBinary{{"github.com/opentofu/opentofu/cmd/tofu", "tofu"}},
+		LDFlags:  "-X github.com/opentofu/opentofu/version.dev=no",
+	}
+)
