@@ -71,4 +71,3 @@ func fileExists(p string) bool {
 }
 
 func notExist(err error) bool { return errors.Is(err, fs.ErrNotExist) }
-

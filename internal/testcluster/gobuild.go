@@ -20,8 +20,9 @@ type goBinary struct {
 
 // goComponent is a set of programs built from one Go module at one
 // version, through a generated wrapper module. The wrapper copies the
-// module's replace directives, turning local ones (Kubernetes' staging
-// modules) into requirements of LocalReplaceVersion.
+// module's replace directives; local ones are dropped, or, when
+// LocalReplaceVersion is set (Kubernetes' staging modules), pointed at
+// that version.
 type goComponent struct {
 	Name     string
 	Module   string
@@ -161,8 +162,12 @@ func wrapperGoMod(name, module, version, localReplaceVersion string, upstream []
 	for _, r := range replaces {
 		newPath, newVersion := r.New.Path, r.New.Version
 		if modfile.IsDirectoryPath(newPath) {
+			// Local replacements point into the module's own repository.
+			// Modules that publish those siblings (etcd) require real
+			// versions, so the replacement is dropped; Kubernetes requires
+			// v0.0.0 of its staging modules, so they get a real version.
 			if localReplaceVersion == "" {
-				return nil, fmt.Errorf("%s replaces %s with local directory %s; set a version for local replacements", module, r.Old.Path, newPath)
+				continue
 			}
 			newPath, newVersion = r.Old.Path, localReplaceVersion
 		}

@@ -33,8 +33,12 @@ replace (
 			t.Errorf("wrapper go.mod lacks %q:\n%s", want, got)
 		}
 	}
-	if _, err := wrapperGoMod("x", "example.com/x", "v1.0.0", "", upstream); err == nil {
-		t.Error("local replacements without a version were accepted")
+	dropped, err := wrapperGoMod("etcd", "go.etcd.io/etcd/server/v3", "v3.7.0", "", upstream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(dropped), "k8s.io/api =>") || !strings.Contains(string(dropped), "github.com/example/fork v1.2.3") {
+		t.Errorf("without a local replacement version, local replacements must be dropped and others kept:\n%s", dropped)
 	}
 }
 

@@ -1,0 +1,380 @@
+package testcluster
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/clientcmd"
+	"sigs.k8s.io/kind/pkg/apis/config/v1alpha4"
+	"sigs.k8s.io/kind/pkg/cluster"
+	kindlog "sigs.k8s.io/kind/pkg/log"
+)
+
+const nodeRecipeLabel = "dev.onesbuild.recipe"
+
+func nodeImageRecipe() string {
+	return nodeRootfsRecipe() + "\n" + kubernetesComponent.recipe()
+}
+
+// ensureNodeImage makes the kind node image present in Docker: already
+// loaded with the current recipe, pulled from the mirror, or built from
+// the node root file system and the Kubernetes binaries.
+func (h *Harness) ensureNodeImage(ctx context.Context) error {
+	tag := nodeImageRepository + ":" + KubernetesVersion
+	want := recipeHash(nodeImageRecipe())
+	got, err := output(ctx, cmd("docker", "image", "inspect", "-f", "{{index .Config.Labels \""+nodeRecipeLabel+"\"}}", tag))
+	if err == nil && got == want {
+		h.Progress.Printf("node image %s: present in Docker", tag)
+		return nil
+	}
+	if h.Mirror != "" && !h.Offline {
+		src := strings.TrimSuffix(h.Mirror, "/") + "/" + tag
+		if _, err := output(ctx, cmd("docker", "pull", src)); err == nil {
+			if _, err := output(ctx, cmd("docker", "tag", src, tag)); err == nil {
+				h.Progress.Printf("node image %s: pulled from %s", tag, src)
+				return nil
+			}
+		} else {
+			h.Progress.Printf("node image: not available from %s (%s)", src, shortErr(err))
+		}
+	}
+	return h.Progress.Step("build the kind node image "+tag, func() error {
+		if err := kubernetesComponent.Ensure(ctx, h.Cache, h.Progress); err != nil {
+			return err
+		}
+		rootfs, err := h.nodeRootfsLayer(ctx)
+		if err != nil {
+			return err
+		}
+		var entries []fileEntry
+		for _, b := range []string{"kubelet", "kubeadm", "kubectl"} {
+			entries = append(entries, fileEntry{Path: "/usr/bin/" + b, HostPath: kubernetesComponent.Binary(h.Cache, b), Mode: 0o755})
+		}
+		entries = append(entries, fileEntry{Path: "/kind/version", Content: []byte(KubernetesVersion)})
+		k8s, err := layer(entries)
+		if err != nil {
+			return err
+		}
+		img, err := assemble(nil, []v1.Layer{rootfs, k8s}, imageConfig{
+			Entrypoint: []string{"/usr/local/bin/entrypoint", "/sbin/init"},
+			Env:        []string{"container=docker", "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"},
+			StopSignal: "SIGRTMIN+3",
+			Labels:     map[string]string{nodeRecipeLabel: want},
+		})
+		if err != nil {
+			return err
+		}
+		return dockerLoad(ctx, h.Cache, img, tag)
+	})
+}
+
+func (h *Harness) kindProvider() *cluster.Provider {
+	return cluster.NewProvider(cluster.ProviderWithDocker(), cluster.ProviderWithLogger(kindLogger{h.Progress}))
+}
+
+// mirroredRegistries are the names the node's container runtime resolves
+// through the local registry: the control-plane images' home, the
+// executor's home, and the names tests and pods use.
+func (h *Harness) mirroredRegistries() []string {
+	return []string{"registry.k8s.io", "gcr.io", "docker.io", "localhost:5000", clusterRegistryName, h.RegistryName + ":5000"}
+}
+
+// hostsToml is containerd's mirror configuration for one registry name:
+// pull through the local registry, falling back to the real registry
+// where there is one.
+func hostsToml(registry, mirror string) string {
+	server := "http://" + mirror
+	switch registry {
+	case "docker.io":
+		server = "https://registry-1.docker.io"
+	case "registry.k8s.io", "gcr.io":
+		server = "https://" + registry
+	}
+	return fmt.Sprintf("server = %q\n\n[host.%q]\n  capabilities = [\"pull\", \"resolve\"]\n  skip_verify = true\n", server, "http://"+mirror)
+}
+
+// writeCertsD writes the mirror configuration the node mounts at
+// /etc/containerd/certs.d.
+func (h *Harness) writeCertsD() (string, error) {
+	dir := filepath.Join(h.StateDir, "certs.d")
+	if err := os.RemoveAll(dir); err != nil {
+		return "", err
+	}
+	mirror := h.RegistryName + ":5000"
+	for _, r := range h.mirroredRegistries() {
+		if err := os.MkdirAll(filepath.Join(dir, r), 0o755); err != nil {
+			return "", err
+		}
+		if err := os.WriteFile(filepath.Join(dir, r, "hosts.toml"), []byte(hostsToml(r, mirror)), 0o644); err != nil {
+			return "", err
+		}
+	}
+	return dir, nil
+}
+
+// kindConfig is the cluster configuration. Each patch is needed on the
+// project's machines (see ../shared/README.md): no kindnetd image, so a
+// static CNI config in the node image; restrict_oom_score_adj or every
+// sandbox fails in this sandbox; cgroup v1 allowed for kubelet 1.37.
+func (h *Harness) kindConfig(certsD string) *v1alpha4.Cluster {
+	cfg := &v1alpha4.Cluster{
+		TypeMeta: v1alpha4.TypeMeta{Kind: "Cluster", APIVersion: "kind.x-k8s.io/v1alpha4"},
+		Networking: v1alpha4.Networking{
+			DisableDefaultCNI: true,
+			KubeProxyMode:     v1alpha4.IPTablesProxyMode,
+		},
+		ContainerdConfigPatches: []string{`[plugins."io.containerd.grpc.v1.cri"]
+  restrict_oom_score_adj = true
+  sandbox_image = "registry.k8s.io/pause:` + PauseVersion + `"
+[plugins."io.containerd.grpc.v1.cri".registry]
+  config_path = "/etc/containerd/certs.d"`},
+		KubeadmConfigPatches: []string{`apiVersion: kubelet.config.k8s.io/v1beta1
+kind: KubeletConfiguration
+failCgroupV1: false`},
+		Nodes: []v1alpha4.Node{{
+			Role:        v1alpha4.ControlPlaneRole,
+			Image:       nodeImageRepository + ":" + KubernetesVersion,
+			ExtraMounts: []v1alpha4.Mount{{HostPath: certsD, ContainerPath: "/etc/containerd/certs.d", Readonly: true}},
+		}},
+	}
+	v1alpha4.SetDefaultsCluster(cfg)
+	return cfg
+}
+
+// ensureCluster reuses a healthy cluster or (re)creates it, then wires
+// the registry into it.
+func (h *Harness) ensureCluster(ctx context.Context) error {
+	provider := h.kindProvider()
+	names, err := provider.List()
+	if err != nil {
+		return fmt.Errorf("listing kind clusters: %w", err)
+	}
+	exists := false
+	for _, n := range names {
+		exists = exists || n == h.ClusterName
+	}
+	if exists {
+		if err := provider.ExportKubeConfig(h.ClusterName, h.kubeconfigPath(), false); err == nil {
+			if err := h.healthy(ctx); err == nil {
+				h.Progress.Printf("kind cluster %s is healthy; reusing it", h.ClusterName)
+				return h.wireRegistry(ctx)
+			} else {
+				h.Progress.Printf("kind cluster %s is not healthy (%v); recreating it", h.ClusterName, err)
+			}
+		}
+		if err := provider.Delete(h.ClusterName, h.kubeconfigPath()); err != nil {
+			return err
+		}
+	}
+	certsD, err := h.writeCertsD()
+	if err != nil {
+		return err
+	}
+	err = h.Progress.Step("create kind cluster "+h.ClusterName+" (Kubernetes "+KubernetesVersion+")", func() error {
+		return provider.Create(h.ClusterName,
+			cluster.CreateWithV1Alpha4Config(h.kindConfig(certsD)),
+			cluster.CreateWithKubeconfigPath(h.kubeconfigPath()),
+			cluster.CreateWithWaitForReady(defaultCreateTimeout),
+			cluster.CreateWithDisplayUsage(false),
+			cluster.CreateWithDisplaySalutation(false),
+		)
+	})
+	if err != nil {
+		return err
+	}
+	if err := h.wireRegistry(ctx); err != nil {
+		return err
+	}
+	return h.Progress.Step("wait for CoreDNS and kube-proxy", func() error { return h.waitSystemPods(ctx, 3*time.Minute) })
+}
+
+func (h *Harness) client() (kubernetes.Interface, error) {
+	cfg, err := clientcmd.BuildConfigFromFlags("", h.kubeconfigPath())
+	if err != nil {
+		return nil, err
+	}
+	return kubernetes.NewForConfig(cfg)
+}
+
+// healthy checks that the node is Ready and the system pods run.
+func (h *Harness) healthy(ctx context.Context) error {
+	client, err := h.client()
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	nodes, err := client.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return err
+	}
+	if len(nodes.Items) == 0 {
+		return fmt.Errorf("no nodes")
+	}
+	for _, n := range nodes.Items {
+		if !nodeReady(n) {
+			return fmt.Errorf("node %s is not Ready", n.Name)
+		}
+	}
+	return h.waitSystemPods(ctx, 15*time.Second)
+}
+
+func nodeReady(n corev1.Node) bool {
+	for _, c := range n.Status.Conditions {
+		if c.Type == corev1.NodeReady {
+			return c.Status == corev1.ConditionTrue
+		}
+	}
+	return false
+}
+
+// waitSystemPods waits until every kube-system pod runs and is ready.
+func (h *Harness) waitSystemPods(ctx context.Context, timeout time.Duration) error {
+	client, err := h.client()
+	if err != nil {
+		return err
+	}
+	deadline := time.Now().Add(timeout)
+	for {
+		pods, err := client.CoreV1().Pods("kube-system").List(ctx, metav1.ListOptions{})
+		var notReady []string
+		if err != nil {
+			notReady = append(notReady, err.Error())
+		} else {
+			for _, p := range pods.Items {
+				if !podReady(p) {
+					notReady = append(notReady, p.Name+" ("+podProblem(p)+")")
+				}
+			}
+			if len(pods.Items) == 0 {
+				notReady = append(notReady, "no pods yet")
+			}
+		}
+		if len(notReady) == 0 {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			sort.Strings(notReady)
+			return fmt.Errorf("kube-system pods not ready after %s: %s", timeout, strings.Join(notReady, ", "))
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(time.Second):
+		}
+	}
+}
+
+func podReady(p corev1.Pod) bool {
+	if p.Status.Phase == corev1.PodSucceeded {
+		return true
+	}
+	for _, c := range p.Status.Conditions {
+		if c.Type == corev1.PodReady {
+			return c.Status == corev1.ConditionTrue
+		}
+	}
+	return false
+}
+
+func podProblem(p corev1.Pod) string {
+	for _, cs := range p.Status.ContainerStatuses {
+		if w := cs.State.Waiting; w != nil {
+			return w.Reason + ": " + w.Message
+		}
+	}
+	return string(p.Status.Phase)
+}
+
+// wireRegistry makes registry.kube-system.svc.cluster.local:5000 resolve
+// to the registry container and publishes the registry per KEP-1755.
+func (h *Harness) wireRegistry(ctx context.Context) error {
+	client, err := h.client()
+	if err != nil {
+		return err
+	}
+	ip, err := h.registryIP(ctx)
+	if err != nil {
+		return err
+	}
+	svc := &corev1.Service{
+		ObjectMeta: metav1.ObjectMeta{Name: "registry", Namespace: "kube-system", Labels: map[string]string{"app.kubernetes.io/managed-by": "onesbuild-harness"}},
+		Spec:       corev1.ServiceSpec{Ports: []corev1.ServicePort{{Name: "http", Port: 5000, Protocol: corev1.ProtocolTCP}}},
+	}
+	if _, err := client.CoreV1().Services("kube-system").Create(ctx, svc, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+		return fmt.Errorf("creating the registry Service: %w", err)
+	}
+	port, proto, name := int32(5000), corev1.ProtocolTCP, "http"
+	slice := &discoveryv1.EndpointSlice{
+		ObjectMeta: metav1.ObjectMeta{Name: "registry-1", Namespace: "kube-system", Labels: map[string]string{
+			discoveryv1.LabelServiceName: "registry", discoveryv1.LabelManagedBy: "onesbuild-harness",
+		}},
+		AddressType: discoveryv1.AddressTypeIPv4,
+		Ports:       []discoveryv1.EndpointPort{{Name: &name, Port: &port, Protocol: &proto}},
+		Endpoints:   []discoveryv1.Endpoint{{Addresses: []string{ip}}},
+	}
+	slices := client.DiscoveryV1().EndpointSlices("kube-system")
+	if existing, err := slices.Get(ctx, slice.Name, metav1.GetOptions{}); err == nil {
+		slice.ResourceVersion = existing.ResourceVersion
+		_, err = slices.Update(ctx, slice, metav1.UpdateOptions{})
+		if err != nil {
+			return fmt.Errorf("updating the registry EndpointSlice: %w", err)
+		}
+	} else if _, err := slices.Create(ctx, slice, metav1.CreateOptions{}); err != nil {
+		return fmt.Errorf("creating the registry EndpointSlice: %w", err)
+	}
+	hosting := &corev1.ConfigMap{
+		ObjectMeta: metav1.ObjectMeta{Name: "local-registry-hosting", Namespace: "kube-public"},
+		Data: map[string]string{"localRegistryHosting.v1": fmt.Sprintf(
+			"host: %q\nhostFromContainerRuntime: %q\nhostFromClusterNetwork: %q\nhelp: \"https://kind.sigs.k8s.io/docs/user/local-registry/\"\n",
+			h.hostRegistry(), h.RegistryName+":5000", clusterRegistryName)},
+	}
+	cms := client.CoreV1().ConfigMaps("kube-public")
+	if _, err := cms.Create(ctx, hosting, metav1.CreateOptions{}); apierrors.IsAlreadyExists(err) {
+		_, err = cms.Update(ctx, hosting, metav1.UpdateOptions{})
+		if err != nil {
+			return err
+		}
+	} else if err != nil {
+		return err
+	}
+	h.Progress.Printf("registry wired: %s -> %s:5000 (container %s)", clusterRegistryName, ip, h.RegistryName)
+	return nil
+}
+
+// kindLogger forwards kind's user-facing messages to the progress output.
+type kindLogger struct{ p *Progress }
+
+func (l kindLogger) Warn(message string)                      { l.p.Printf("kind: %s", message) }
+func (l kindLogger) Warnf(format string, args ...any)         { l.p.Printf("kind: "+format, args...) }
+func (l kindLogger) Error(message string)                     { l.p.Printf("kind: ERROR %s", message) }
+func (l kindLogger) Errorf(format string, args ...any)        { l.p.Printf("kind: ERROR "+format, args...) }
+func (l kindLogger) V(level kindlog.Level) kindlog.InfoLogger { return kindInfo{l.p, level == 0} }
+
+type kindInfo struct {
+	p       *Progress
+	enabled bool
+}
+
+func (i kindInfo) Info(message string) {
+	if i.enabled {
+		i.p.Printf("kind: %s", strings.TrimSpace(message))
+	}
+}
+func (i kindInfo) Infof(format string, args ...any) {
+	if i.enabled {
+		i.p.Printf("kind: "+strings.TrimSpace(format), args...)
+	}
+}
+func (i kindInfo) Enabled() bool { return i.enabled }

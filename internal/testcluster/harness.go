@@ -1,0 +1,204 @@
+package testcluster
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+)
+
+// Defaults of the harness; every one can be overridden in Options.
+const (
+	DefaultClusterName   = "onesbuild"
+	DefaultRegistryName  = "onesbuild-registry"
+	DefaultRegistryPort  = 5000
+	registryVolume       = "onesbuild-registry-data"
+	clusterRegistryName  = "registry.kube-system.svc.cluster.local:5000"
+	kindNetwork          = "kind"
+	nodeImageRepository  = "onesbuild/kind-node"
+	registryImageRepo    = "onesbuild/registry"
+	defaultCreateTimeout = 5 * time.Minute
+)
+
+// Options configures the harness.
+type Options struct {
+	// ClusterName is the kind cluster's name.
+	ClusterName string
+	// RegistryName is the registry container's name; nodes reach the
+	// registry under it on the kind network.
+	RegistryName string
+	// RegistryPort is the registry's port on the host's loopback.
+	RegistryPort int
+	// Mirror is a registry prefix tried before public registries and
+	// before building, for example "mirror.internal:5000/onesbuild".
+	Mirror string
+	// Offline skips every attempt to pull from a registry.
+	Offline bool
+	// Cache holds build outputs.
+	Cache Cache
+	// StateDir holds the kubeconfig and env.json of the cluster.
+	StateDir string
+	// Out receives progress.
+	Out io.Writer
+}
+
+// OptionsFromEnv reads ONESBUILD_CLUSTER, ONESBUILD_REGISTRY_PORT,
+// ONESBUILD_IMAGE_MIRROR, ONESBUILD_OFFLINE and ONESBUILD_CACHE.
+func OptionsFromEnv(out io.Writer) Options {
+	o := Options{
+		ClusterName: os.Getenv("ONESBUILD_CLUSTER"),
+		Mirror:      os.Getenv("ONESBUILD_IMAGE_MIRROR"),
+		Offline:     os.Getenv("ONESBUILD_OFFLINE") == "1" || os.Getenv("ONESBUILD_OFFLINE") == "true",
+		Cache:       DefaultCache(),
+		Out:         out,
+	}
+	if p, err := strconv.Atoi(os.Getenv("ONESBUILD_REGISTRY_PORT")); err == nil {
+		o.RegistryPort = p
+	}
+	return o
+}
+
+// Harness creates and removes the test environment.
+type Harness struct {
+	Options
+	Progress *Progress
+}
+
+// New fills in defaults.
+func New(o Options) *Harness {
+	if o.ClusterName == "" {
+		o.ClusterName = DefaultClusterName
+	}
+	if o.RegistryName == "" {
+		o.RegistryName = DefaultRegistryName
+	}
+	if o.RegistryPort == 0 {
+		o.RegistryPort = DefaultRegistryPort
+	}
+	if o.Cache.Dir == "" {
+		o.Cache = DefaultCache()
+	}
+	if o.StateDir == "" {
+		o.StateDir = o.Cache.Path("state", o.ClusterName)
+	}
+	return &Harness{Options: o, Progress: &Progress{Out: o.Out}}
+}
+
+// Env is where everything is once the harness is up. It is written to
+// <StateDir>/env.json for tests and scripts.
+type Env struct {
+	ClusterName string `json:"cluster_name"`
+	Kubeconfig  string `json:"kubeconfig"`
+	// HostRegistry is the registry as the host sees it (localhost:5000).
+	HostRegistry string `json:"host_registry"`
+	// ClusterRegistry is the registry as pods see it, where Kaniko pushes.
+	ClusterRegistry string `json:"cluster_registry"`
+	// NodeRegistry is the registry as the kubelet pulls from it.
+	NodeRegistry string `json:"node_registry"`
+	// KanikoImage is the executor image as build pods reference it.
+	KanikoImage string `json:"kaniko_image"`
+	// BaseImage is the study's base image as a Dockerfile names it.
+	BaseImage string `json:"base_image"`
+	// NodeImage is the kind node image.
+	NodeImage string `json:"node_image"`
+	// KubernetesVersion of the cluster.
+	KubernetesVersion string `json:"kubernetes_version"`
+}
+
+func (h *Harness) hostRegistry() string { return "localhost:" + strconv.Itoa(h.RegistryPort) }
+
+func (h *Harness) kubeconfigPath() string { return filepath.Join(h.StateDir, "kubeconfig") }
+
+// EnvPath is where Up writes the Env.
+func (h *Harness) EnvPath() string { return filepath.Join(h.StateDir, "env.json") }
+
+func (h *Harness) env() Env {
+	return Env{
+		ClusterName:       h.ClusterName,
+		Kubeconfig:        h.kubeconfigPath(),
+		HostRegistry:      h.hostRegistry(),
+		ClusterRegistry:   clusterRegistryName,
+		NodeRegistry:      "localhost:5000",
+		KanikoImage:       "localhost:5000/" + kanikoImagePath,
+		BaseImage:         clusterRegistryName + "/" + StudyBaseImage,
+		NodeImage:         nodeImageRepository + ":" + KubernetesVersion,
+		KubernetesVersion: KubernetesVersion,
+	}
+}
+
+// Up creates or reuses the registry and the cluster and returns where
+// they are. It is idempotent: a healthy environment is reused as is.
+func (h *Harness) Up(ctx context.Context) (*Env, error) {
+	start := time.Now()
+	if err := h.Preflight(ctx); err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(h.StateDir, 0o755); err != nil {
+		return nil, err
+	}
+	if err := h.Progress.Step("start the local registry", func() error { return h.ensureRegistry(ctx) }); err != nil {
+		return nil, err
+	}
+	for _, img := range registryImages() {
+		if err := h.ensureRegistryImage(ctx, img); err != nil {
+			return nil, err
+		}
+	}
+	if err := h.ensureNodeImage(ctx); err != nil {
+		return nil, err
+	}
+	if err := h.ensureCluster(ctx); err != nil {
+		return nil, err
+	}
+	env := h.env()
+	data, err := json.MarshalIndent(env, "", "  ")
+	if err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(h.EnvPath(), append(data, '\n'), 0o644); err != nil {
+		return nil, err
+	}
+	h.Progress.Printf("environment ready in %s", since(start))
+	return &env, nil
+}
+
+// LoadEnv reads the Env written by a previous Up.
+func LoadEnv(path string) (*Env, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("reading %s (run make cluster-up first): %w", path, err)
+	}
+	var env Env
+	if err := json.Unmarshal(data, &env); err != nil {
+		return nil, fmt.Errorf("parsing %s: %w", path, err)
+	}
+	return &env, nil
+}
+
+// Down deletes the cluster. The registry and its data stay, so images
+// survive cluster recreation; DownAll removes them too.
+func (h *Harness) Down(ctx context.Context) error {
+	return h.Progress.Step("delete kind cluster "+h.ClusterName, func() error {
+		if err := h.kindProvider().Delete(h.ClusterName, h.kubeconfigPath()); err != nil {
+			return err
+		}
+		_ = os.Remove(h.EnvPath())
+		return nil
+	})
+}
+
+// DownAll deletes the cluster, the registry container and its volume.
+func (h *Harness) DownAll(ctx context.Context) error {
+	if err := h.Down(ctx); err != nil {
+		return err
+	}
+	return h.Progress.Step("remove the registry container and its data", func() error {
+		_, _ = output(ctx, cmd("docker", "rm", "-f", h.RegistryName))
+		_, _ = output(ctx, cmd("docker", "volume", "rm", "-f", registryVolume))
+		return nil
+	})
+}

@@ -1,0 +1,125 @@
+package testcluster
+
+import (
+	"bufio"
+	"context"
+	"io"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/onesbuild/terraform-provider-onesbuild/internal/build"
+	"github.com/onesbuild/terraform-provider-onesbuild/internal/buildcontext"
+	"github.com/onesbuild/terraform-provider-onesbuild/internal/kube"
+)
+
+// TestHarnessBuildPushPullRun proves the environment end to end: a real
+// Kaniko pod builds (running a RUN step in the study's base image) and
+// pushes to registry.kube-system.svc.cluster.local:5000, and a pod using
+// localhost:5000/<image>@<digest> is pulled by the node and runs.
+// It needs Docker and runs with TF_ACC=1 or ONESBUILD_HARNESS=1.
+func TestHarnessBuildPushPullRun(t *testing.T) {
+	if os.Getenv("TF_ACC") == "" && os.Getenv("ONESBUILD_HARNESS") == "" {
+		t.Skip("needs Docker and a kind cluster: set TF_ACC=1 or ONESBUILD_HARNESS=1 (make testacc)")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 80*time.Minute)
+	defer cancel()
+	h := New(OptionsFromEnv(testWriter{t}))
+	env, err := h.Up(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := clientcmd.BuildConfigFromFlags("", env.Kubeconfig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	client, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := buildcontext.Source{
+		Files:            map[string]string{"message": "harness-ok\n"},
+		DockerfileInline: "FROM " + env.BaseImage + "\nCOPY message /message\nRUN cat /message > /from-run.txt\nCMD [\"cat\", \"/from-run.txt\"]\n",
+	}
+	b := &build.Builder{Client: client, Attacher: &kube.PodAttacher{Config: cfg, Client: client}, Log: testLogger{t}}
+	res, err := b.Build(ctx, build.Request{
+		Namespace:          "default",
+		Repository:         env.ClusterRegistry + "/harness-check",
+		Tags:               []string{"latest"},
+		WriteContext:       func(w io.Writer) error { _, err := src.WriteGzip(w, nil); return err },
+		Dockerfile:         src.Dockerfile(),
+		KanikoImage:        env.KanikoImage,
+		InsecureRegistries: []string{env.ClusterRegistry},
+		Deadline:           10 * time.Minute,
+	})
+	if err != nil {
+		t.Fatalf("build: %v", err)
+	}
+	t.Logf("built %s in %v", res.Digest, res.Timings)
+
+	pod := &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{GenerateName: "harness-check-", Namespace: "default"},
+		Spec: corev1.PodSpec{
+			RestartPolicy: corev1.RestartPolicyNever,
+			Containers:    []corev1.Container{{Name: "check", Image: env.NodeRegistry + "/harness-check@" + res.Digest}},
+		},
+	}
+	pod, err = client.CoreV1().Pods("default").Create(ctx, pod, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.CoreV1().Pods("default").Delete(context.WithoutCancel(ctx), pod.Name, metav1.DeleteOptions{})
+	phase := waitPodDone(ctx, t, client, pod.Name)
+	logs, err := client.CoreV1().Pods("default").GetLogs(pod.Name, &corev1.PodLogOptions{}).DoRaw(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if phase != corev1.PodSucceeded || strings.TrimSpace(string(logs)) != "harness-ok" {
+		t.Fatalf("pod from the built image ended %s with log %q, want Succeeded and harness-ok", phase, logs)
+	}
+}
+
+func waitPodDone(ctx context.Context, t *testing.T, client kubernetes.Interface, name string) corev1.PodPhase {
+	t.Helper()
+	for {
+		p, err := client.CoreV1().Pods("default").Get(ctx, name, metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		switch p.Status.Phase {
+		case corev1.PodSucceeded, corev1.PodFailed:
+			return p.Status.Phase
+		}
+		for _, cs := range p.Status.ContainerStatuses {
+			if w := cs.State.Waiting; w != nil && (w.Reason == "ErrImagePull" || w.Reason == "ImagePullBackOff") {
+				t.Fatalf("the node could not pull the built image: %s", w.Message)
+			}
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatal(ctx.Err())
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
+}
+
+type testWriter struct{ t *testing.T }
+
+func (w testWriter) Write(p []byte) (int, error) {
+	s := bufio.NewScanner(strings.NewReader(string(p)))
+	for s.Scan() {
+		w.t.Log(s.Text())
+	}
+	return len(p), nil
+}
+
+type testLogger struct{ t *testing.T }
+
+func (l testLogger) Step(msg string, kv ...any) { l.t.Log(append([]any{msg}, kv...)...) }
+func (l testLogger) Output(line string)         { l.t.Log("kaniko: " + line) }

@@ -1,0 +1,370 @@
+package testcluster
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/tarball"
+)
+
+// registryImage is an image the cluster pulls from the local registry.
+type registryImage struct {
+	// Path is the repository path and tag in the local registry, which
+	// is also the path under a mirror prefix.
+	Path string
+	// Public is where the image is published, if anywhere.
+	Public string
+	// Build produces the image from source.
+	Build func(ctx context.Context, h *Harness) (v1.Image, error)
+}
+
+// registryImages lists everything the cluster, the tests and the
+// benchmark pull. Control-plane names follow "kubeadm config images list"
+// for KubernetesVersion, because the node mirrors registry.k8s.io to the
+// local registry.
+func registryImages() []registryImage {
+	images := []registryImage{}
+	for _, c := range []string{"kube-apiserver", "kube-controller-manager", "kube-scheduler"} {
+		binary := c
+		images = append(images, registryImage{
+			Path: c + ":" + KubernetesVersion, Public: "registry.k8s.io/" + c + ":" + KubernetesVersion,
+			Build: func(ctx context.Context, h *Harness) (v1.Image, error) {
+				if err := kubernetesComponent.Ensure(ctx, h.Cache, h.Progress); err != nil {
+					return nil, err
+				}
+				return staticImage(map[string]string{"/usr/local/bin/" + binary: kubernetesComponent.Binary(h.Cache, binary)}, []string{"/usr/local/bin/" + binary})
+			},
+		})
+	}
+	images = append(images,
+		registryImage{
+			Path: "kube-proxy:" + KubernetesVersion, Public: "registry.k8s.io/kube-proxy:" + KubernetesVersion,
+			Build: func(ctx context.Context, h *Harness) (v1.Image, error) {
+				if err := kubernetesComponent.Ensure(ctx, h.Cache, h.Progress); err != nil {
+					return nil, err
+				}
+				base, err := h.nodeRootfsLayer(ctx)
+				if err != nil {
+					return nil, err
+				}
+				bin, err := layer([]fileEntry{{Path: "/usr/local/bin/kube-proxy", HostPath: kubernetesComponent.Binary(h.Cache, "kube-proxy"), Mode: 0o755}})
+				if err != nil {
+					return nil, err
+				}
+				return assemble(nil, []v1.Layer{base, bin}, imageConfig{Entrypoint: []string{"/usr/local/bin/kube-proxy"}, Env: []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}})
+			},
+		},
+		registryImage{
+			Path: "etcd:" + EtcdImageTag, Public: "registry.k8s.io/etcd:" + EtcdImageTag,
+			Build: func(ctx context.Context, h *Harness) (v1.Image, error) {
+				if err := etcdComponent.Ensure(ctx, h.Cache, h.Progress); err != nil {
+					return nil, err
+				}
+				return staticImage(map[string]string{"/usr/local/bin/etcd": etcdComponent.Binary(h.Cache, "etcd")}, []string{"/usr/local/bin/etcd"})
+			},
+		},
+		registryImage{
+			Path: "coredns/coredns:" + CoreDNSVersion, Public: "registry.k8s.io/coredns/coredns:" + CoreDNSVersion,
+			Build: func(ctx context.Context, h *Harness) (v1.Image, error) {
+				if err := corednsComponent.Ensure(ctx, h.Cache, h.Progress); err != nil {
+					return nil, err
+				}
+				return staticImage(map[string]string{"/coredns": corednsComponent.Binary(h.Cache, "coredns")}, []string{"/coredns"})
+			},
+		},
+		registryImage{
+			Path: "pause:" + PauseVersion, Public: "registry.k8s.io/pause:" + PauseVersion,
+			Build: func(ctx context.Context, h *Harness) (v1.Image, error) { return h.pauseImage(ctx) },
+		},
+		registryImage{
+			Path: kanikoImagePath, Public: "gcr.io/" + kanikoImagePath,
+			Build: func(ctx context.Context, h *Harness) (v1.Image, error) { return h.kanikoImage(ctx) },
+		},
+		registryImage{
+			// The provider's default executor image, so that builds work
+			// in the harness cluster without setting kaniko_image.
+			Path: "kaniko-project/executor:" + KanikoVersion, Public: "gcr.io/kaniko-project/executor:" + KanikoVersion,
+			Build: func(ctx context.Context, h *Harness) (v1.Image, error) {
+				ref, err := name.NewTag(h.hostRegistry()+"/"+kanikoImagePath, name.Insecure)
+				if err != nil {
+					return nil, err
+				}
+				return remote.Image(ref, remote.WithContext(ctx))
+			},
+		},
+		registryImage{
+			Path:  StudyBaseImage,
+			Build: func(ctx context.Context, h *Harness) (v1.Image, error) { return h.studyBaseImage(ctx) },
+		},
+	)
+	return images
+}
+
+// kanikoImagePath is the executor with a busybox shell, like Kaniko's
+// -debug image the study used.
+const kanikoImagePath = "kaniko-project/executor:" + KanikoVersion + "-debug"
+
+// staticBase holds what statically linked programs expect to find.
+func staticBase() []fileEntry {
+	return []fileEntry{
+		{Path: "/etc/passwd", Content: []byte("root:x:0:0:root:/root:/sbin/nologin\nnobody:x:65534:65534:nobody:/nonexistent:/sbin/nologin\n")},
+		{Path: "/etc/group", Content: []byte("root:x:0:\nnogroup:x:65534:\n")},
+		{Path: "/etc/nsswitch.conf", Content: []byte("hosts: files dns\n")},
+		{Path: "/etc/ssl/certs/ca-certificates.crt", HostPath: "/etc/ssl/certs/ca-certificates.crt"},
+		{Path: "/tmp", Dir: true, Mode: 0o1777},
+		{Path: "/root", Dir: true, Mode: 0o700},
+	}
+}
+
+// staticImage packs static binaries (image path to host path) into a
+// FROM-scratch image.
+func staticImage(binaries map[string]string, entrypoint []string) (v1.Image, error) {
+	base, err := layer(staticBase())
+	if err != nil {
+		return nil, err
+	}
+	var entries []fileEntry
+	for p, host := range binaries {
+		entries = append(entries, fileEntry{Path: p, HostPath: host, Mode: 0o755})
+	}
+	bin, err := layer(entries)
+	if err != nil {
+		return nil, err
+	}
+	return assemble(nil, []v1.Layer{base, bin}, imageConfig{Entrypoint: entrypoint, Env: []string{"PATH=/usr/local/bin:/usr/bin:/bin"}})
+}
+
+// pauseImage compiles Kubernetes' pause.c statically, as upstream does.
+func (h *Harness) pauseImage(ctx context.Context) (v1.Image, error) {
+	dir := h.Cache.Path("bin", "pause-"+PauseVersion)
+	recipe := "pause/v1\n" + KubernetesVersion
+	bin := filepath.Join(dir, "pause")
+	if !fresh(dir, recipe, "pause") {
+		err := h.Progress.Step("compile pause "+PauseVersion+" (gcc -static, Kubernetes "+KubernetesVersion+" source)", func() error {
+			src, err := moduleDir(ctx, "k8s.io/kubernetes", KubernetesVersion)
+			if err != nil {
+				return err
+			}
+			if err := os.MkdirAll(dir, 0o755); err != nil {
+				return err
+			}
+			c := cmd("gcc", "-Os", "-Wall", "-Werror", "-static", "-DVERSION=v"+PauseVersion, "-o", bin, filepath.Join(src, "build/pause/linux/pause.c"))
+			if err := runLogged(ctx, h.Cache.LogPath("build-pause"), c); err != nil {
+				return fmt.Errorf("%w\n  hint: install gcc and libc6-dev (scripts/setup-host.sh does)", err)
+			}
+			return markFresh(dir, recipe)
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	l, err := layer([]fileEntry{{Path: "/pause", HostPath: bin, Mode: 0o755}})
+	if err != nil {
+		return nil, err
+	}
+	return assemble(nil, []v1.Layer{l}, imageConfig{Entrypoint: []string{"/pause"}, User: "65535:65535"})
+}
+
+// kanikoImage is the executor plus busybox, laid out like Kaniko's
+// official debug image.
+func (h *Harness) kanikoImage(ctx context.Context) (v1.Image, error) {
+	if err := kanikoComponent.Ensure(ctx, h.Cache, h.Progress); err != nil {
+		return nil, err
+	}
+	busybox, err := h.busybox(ctx)
+	if err != nil {
+		return nil, err
+	}
+	entries := []fileEntry{
+		{Path: "/kaniko/executor", HostPath: kanikoComponent.Binary(h.Cache, "executor"), Mode: 0o755},
+		{Path: "/kaniko/ssl/certs/ca-certificates.crt", HostPath: "/etc/ssl/certs/ca-certificates.crt"},
+		{Path: "/kaniko/.docker", Dir: true, Mode: 0o755},
+		{Path: "/etc/nsswitch.conf", Content: []byte("hosts: files dns\n")},
+		{Path: "/workspace", Dir: true, Mode: 0o755},
+		{Path: "/root", Dir: true, Mode: 0o700},
+		{Path: "/busybox/busybox", HostPath: busybox, Mode: 0o755},
+	}
+	applets, err := output(ctx, cmd(busybox, "--list"))
+	if err != nil {
+		return nil, err
+	}
+	for _, a := range strings.Fields(applets) {
+		if a != "busybox" {
+			entries = append(entries, fileEntry{Path: "/busybox/" + a, Symlink: "/busybox/busybox"})
+		}
+	}
+	l, err := layer(entries)
+	if err != nil {
+		return nil, err
+	}
+	return assemble(nil, []v1.Layer{l}, imageConfig{
+		Entrypoint: []string{"/kaniko/executor"},
+		WorkingDir: "/workspace",
+		Env: []string{
+			"HOME=/root", "USER=root", "PATH=/usr/local/bin:/kaniko:/busybox",
+			"SSL_CERT_DIR=/kaniko/ssl/certs", "DOCKER_CONFIG=/kaniko/.docker/",
+		},
+	})
+}
+
+// busybox returns Debian's static busybox, unpacked into the cache.
+func (h *Harness) busybox(ctx context.Context) (string, error) {
+	dir := h.Cache.Path("debian", "busybox-static")
+	bin := filepath.Join(dir, "bin", "busybox")
+	if fresh(dir, "busybox/v1", "bin/busybox") {
+		return bin, nil
+	}
+	if _, err := debianFiles(ctx, h.Cache, dir, []string{"busybox-static"}); err != nil {
+		return "", err
+	}
+	return bin, markFresh(dir, "busybox/v1")
+}
+
+// studyBasePackages make the stand-in for the study's base image: a
+// Node.js runtime with busybox, about as large as the study's 36 MB
+// image, so that pulling the base costs what it cost in the study.
+var studyBasePackages = []string{
+	"busybox-static", "ca-certificates", "libbrotli1", "libc-ares2", "libc6", "libgcc-s1", "libicu72",
+	"libnghttp2-14", "libnode108", "libssl3", "libstdc++6", "libuv1", "node-acorn", "node-cjs-module-lexer",
+	"node-undici", "nodejs", "zlib1g",
+}
+
+func (h *Harness) studyBaseImage(ctx context.Context) (v1.Image, error) {
+	recipe := "study-base/v1\n" + DebianSuite + "\n" + strings.Join(studyBasePackages, ",")
+	out := h.Cache.Path("images", "study-base-"+recipeHash(recipe))
+	file := filepath.Join(out, "layer.tar.gz")
+	if !fresh(out, recipe, "layer.tar.gz") {
+		err := h.Progress.Step("unpack the study base image's Debian packages ("+strings.Join(studyBasePackages, " ")+")", func() error {
+			return h.buildStudyBaseLayer(ctx, out, file, recipe)
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	l, err := tarball.LayerFromFile(file)
+	if err != nil {
+		return nil, err
+	}
+	return assemble(nil, []v1.Layer{l}, imageConfig{
+		Cmd: []string{"/bin/sh"},
+		Env: []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"},
+		Labels: map[string]string{
+			"org.opencontainers.image.title":       "plugin-host-node stand-in",
+			"org.opencontainers.image.description": "Node.js runtime from Debian " + DebianSuite + " packages, built by the onesbuild harness",
+		},
+	})
+}
+
+func (h *Harness) buildStudyBaseLayer(ctx context.Context, out, file, recipe string) error {
+	dir := h.Cache.Path("work", "study-base")
+	defer os.RemoveAll(dir)
+	if err := os.RemoveAll(dir); err != nil {
+		return err
+	}
+	versions, err := debianFiles(ctx, h.Cache, dir, studyBasePackages)
+	if err != nil {
+		return err
+	}
+	log := h.Cache.LogPath("study-base")
+	// busybox provides the shell and core utilities the packages lack.
+	if err := runLogged(ctx, log, cmd("chroot", dir, "/bin/busybox", "--install", "-s", "/bin")); err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(dir, "etc/onesbuild-packages"), []byte(strings.Join(versions, "\n")+"\n"), 0o644); err != nil {
+		return err
+	}
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		return err
+	}
+	if err := runLogged(ctx, log, cmd("tar", "-C", dir, "--numeric-owner", "--use-compress-program=gzip -6", "-cf", file, ".")); err != nil {
+		return err
+	}
+	return markFresh(out, recipe)
+}
+
+// ensureRegistryImage makes img present in the local registry: already
+// there, copied from the public registry or a mirror, or built.
+func (h *Harness) ensureRegistryImage(ctx context.Context, img registryImage) error {
+	dst, err := name.NewTag(h.hostRegistry()+"/"+img.Path, name.Insecure)
+	if err != nil {
+		return err
+	}
+	if _, err := remote.Head(dst, remote.WithContext(ctx)); err == nil {
+		h.Progress.Printf("image %s: present in the local registry", img.Path)
+		return nil
+	}
+	for _, src := range h.remoteSources(img.Path, img.Public) {
+		err := h.copyImage(ctx, src, dst)
+		if err == nil {
+			h.Progress.Printf("image %s: copied from %s", img.Path, src)
+			return nil
+		}
+		h.Progress.Printf("image %s: not available from %s (%s)", img.Path, src, shortErr(err))
+	}
+	return h.Progress.Step("build image "+img.Path+" from source and push it to "+h.hostRegistry(), func() error {
+		built, err := img.Build(ctx, h)
+		if err != nil {
+			return err
+		}
+		return remote.Write(dst, built, remote.WithContext(ctx))
+	})
+}
+
+// remoteSources lists where an image may be pulled from, mirror first.
+func (h *Harness) remoteSources(path, public string) []string {
+	if h.Offline {
+		return nil
+	}
+	var out []string
+	if h.Mirror != "" {
+		out = append(out, strings.TrimSuffix(h.Mirror, "/")+"/"+path)
+	}
+	if public != "" {
+		out = append(out, public)
+	}
+	return out
+}
+
+func (h *Harness) copyImage(ctx context.Context, src string, dst name.Reference) error {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	ref, err := name.ParseReference(src)
+	if err != nil {
+		return err
+	}
+	probe, cancelProbe := context.WithTimeout(ctx, 10*time.Second)
+	defer cancelProbe()
+	if _, err := remote.Head(ref, remote.WithContext(probe), remote.WithAuthFromKeychain(authn.DefaultKeychain)); err != nil {
+		return err
+	}
+	img, err := remote.Image(ref, remote.WithContext(ctx), remote.WithAuthFromKeychain(authn.DefaultKeychain), remote.WithPlatform(v1.Platform{OS: "linux", Architecture: hostArch()}))
+	if err != nil {
+		return err
+	}
+	return remote.Write(dst, img, remote.WithContext(ctx))
+}
+
+func shortErr(err error) string {
+	s := err.Error()
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		s = ee.String()
+	}
+	if i := strings.IndexByte(s, '\n'); i > 0 {
+		s = s[:i]
+	}
+	if len(s) > 160 {
+		s = s[:160] + "..."
+	}
+	return s
+}
