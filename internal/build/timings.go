@@ -47,9 +47,14 @@ func (t Timings) Seconds() map[string]float64 {
 // kanikoLevel matches the logrus prefix Kaniko puts on every line.
 var kanikoLevel = regexp.MustCompile(`^(INFO|WARN|ERRO|DEBU|TRAC|FATA|PANI)\[\d+\] `)
 
+// ansiEscape matches terminal colour codes; Kaniko's default log format
+// colours the level even when not writing to a terminal.
+var ansiEscape = regexp.MustCompile(`\x1b\[[0-9;]*m`)
+
 // splitLogLine separates the kubelet's RFC 3339 timestamp (present when
 // logs are requested with timestamps) from the executor's message.
 func splitLogLine(line string) (time.Time, string) {
+	line = ansiEscape.ReplaceAllString(line, "")
 	stamp, rest, ok := strings.Cut(line, " ")
 	if ok {
 		if ts, err := time.Parse(time.RFC3339Nano, stamp); err == nil {

@@ -47,6 +47,16 @@ func TestLogPhases(t *testing.T) {
 	}
 }
 
+func TestLogPhasesColoured(t *testing.T) {
+	coloured := strings.ReplaceAll(studyLog, "INFO[", "\x1b[36mINFO\x1b[0m[")
+	if got := phasesOf(coloured); got[PhasePush] != 750*time.Millisecond || got[PhaseBaseImagePull] != 6250*time.Millisecond {
+		t.Fatalf("phases of a coloured log = %v", got)
+	}
+	if _, msg := splitLogLine("2026-11-26T08:00:00Z \x1b[36mINFO\x1b[0m[0000] Pushed x"); msg != "INFO[0000] Pushed x" {
+		t.Fatalf("message = %q", msg)
+	}
+}
+
 func TestLogPhasesWithoutUnpack(t *testing.T) {
 	log := `2026-11-26T08:00:00Z INFO[0000] Retrieving image manifest localhost:5000/base:1
 2026-11-26T08:00:01Z INFO[0001] Building stage 'localhost:5000/base:1' [idx: '0', base-idx: '-1']
