@@ -368,6 +368,10 @@ func (r *run) observe(ev watch.Event) (*corev1.ContainerStateTerminated, error) 
 			return nil, &Failure{Reason: ReasonUnschedulable, Message: c.Message}
 		}
 	}
+	if pod.Status.Phase == corev1.PodFailed && pod.Status.Reason == "DeadlineExceeded" {
+		// The kubelet killed the executor; its exit code says nothing.
+		return nil, &Failure{Reason: ReasonTimeout, Message: strings.TrimPrefix(pod.Status.Reason+": "+pod.Status.Message, ": ")}
+	}
 	if cs := executorStatus(pod); cs != nil {
 		if w := cs.State.Waiting; w != nil {
 			if reason, fatal := fatalWaitingReasons[w.Reason]; fatal {

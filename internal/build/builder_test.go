@@ -222,6 +222,14 @@ func TestBuildFailures(t *testing.T) {
 			reason: ReasonTimeout, detail: "DeadlineExceeded",
 		},
 		{
+			name: "deadline exceeded kills the executor",
+			steps: []func(*corev1.Pod){running, func(p *corev1.Pod) {
+				terminated(137, "")(p)
+				p.Status.Phase, p.Status.Reason = corev1.PodFailed, "DeadlineExceeded"
+			}},
+			reason: ReasonTimeout, detail: "DeadlineExceeded",
+		},
+		{
 			name: "evicted",
 			steps: []func(*corev1.Pod){running, func(p *corev1.Pod) {
 				p.Status.Phase, p.Status.Reason, p.Status.Message = corev1.PodFailed, "Evicted", "The node was low on resource: memory."

@@ -147,7 +147,9 @@ func (r *imageResource) Create(ctx context.Context, req resource.CreateRequest, 
 	defer cancel()
 	ctx = tflog.NewSubsystem(ctx, kanikoSubsystem)
 
-	breq := plan.request(ctx, r.p, timeout, &resp.Diagnostics)
+	// The pod's own deadline is a backstop for a provider that dies
+	// mid-build; the provider's timeout must fire first.
+	breq := plan.request(ctx, r.p, timeout+podDeadlineMargin, &resp.Diagnostics)
 	if resp.Diagnostics.HasError() {
 		return
 	}
@@ -322,6 +324,10 @@ func (r *imageResource) ImportState(ctx context.Context, req resource.ImportStat
 	}
 	resp.Diagnostics.Append(resp.Private.SetKey(ctx, privateKeyAdopted, []byte("true"))...)
 }
+
+// podDeadlineMargin is how much longer than the create timeout a build
+// pod may live on the cluster.
+const podDeadlineMargin = time.Minute
 
 func mustDuration(s string) time.Duration {
 	d, err := time.ParseDuration(s)

@@ -1,0 +1,102 @@
+package kube
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+)
+
+// RunResult describes a pod started from an image until its log showed
+// the expected lines.
+type RunResult struct {
+	Pod string
+	// Running is the time from pod creation until its container ran,
+	// which includes pulling the image on the node.
+	Running time.Duration
+	// FirstLine is the time from pod creation until its first log line.
+	FirstLine time.Duration
+	// Lines is the log read, in order.
+	Lines []string
+}
+
+// RunUntilLines starts a pod from image, follows its log until every line
+// of want appeared (as a substring), and deletes the pod. It fails fast
+// when the image cannot be pulled.
+func RunUntilLines(ctx context.Context, client kubernetes.Interface, namespace, image string, want []string) (*RunResult, error) {
+	pods := client.CoreV1().Pods(namespace)
+	pod := &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{
+			GenerateName: "onesbuild-run-",
+			Labels:       map[string]string{"app.kubernetes.io/managed-by": "onesbuild-tests"},
+		},
+		Spec: corev1.PodSpec{
+			RestartPolicy:                 corev1.RestartPolicyNever,
+			TerminationGracePeriodSeconds: ptr(int64(0)),
+			Containers:                    []corev1.Container{{Name: "app", Image: image, ImagePullPolicy: corev1.PullIfNotPresent}},
+		},
+	}
+	start := time.Now()
+	pod, err := pods.Create(ctx, pod, metav1.CreateOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("creating pod for %s: %w", image, err)
+	}
+	defer func() {
+		cleanup, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		defer cancel()
+		_ = pods.Delete(cleanup, pod.Name, metav1.DeleteOptions{GracePeriodSeconds: ptr(int64(0))})
+	}()
+	res := &RunResult{Pod: pod.Name}
+	for {
+		p, err := pods.Get(ctx, pod.Name, metav1.GetOptions{})
+		if err != nil {
+			return res, err
+		}
+		if len(p.Status.ContainerStatuses) > 0 {
+			st := p.Status.ContainerStatuses[0].State
+			if w := st.Waiting; w != nil && (w.Reason == "ErrImagePull" || w.Reason == "ImagePullBackOff" || w.Reason == "InvalidImageName") {
+				return res, fmt.Errorf("the node cannot pull %s: %s: %s", image, w.Reason, w.Message)
+			}
+			if st.Running != nil || st.Terminated != nil {
+				res.Running = time.Since(start)
+				break
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return res, fmt.Errorf("pod %s did not start: %w", pod.Name, ctx.Err())
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	stream, err := pods.GetLogs(pod.Name, &corev1.PodLogOptions{Follow: true}).Stream(ctx)
+	if err != nil {
+		return res, fmt.Errorf("following the log of %s: %w", pod.Name, err)
+	}
+	defer stream.Close()
+	scanner := bufio.NewScanner(stream)
+	missing := append([]string(nil), want...)
+	for len(missing) > 0 && scanner.Scan() {
+		line := scanner.Text()
+		if len(res.Lines) == 0 {
+			res.FirstLine = time.Since(start)
+		}
+		res.Lines = append(res.Lines, line)
+		for i := 0; i < len(missing); i++ {
+			if strings.Contains(line, missing[i]) {
+				missing = append(missing[:i], missing[i+1:]...)
+				i--
+			}
+		}
+	}
+	if len(missing) > 0 {
+		return res, fmt.Errorf("the log of %s ended without %q; it was: %q", pod.Name, missing, res.Lines)
+	}
+	return res, nil
+}
+
+func ptr[T any](v T) *T { return &v }
