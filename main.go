@@ -15,9 +15,6 @@ import (
 // version is set by the release build with -ldflags "-X main.version=...".
 var version = "dev"
 
-// Run "go generate" to format example Terraform files and generate the docs.
-//go:generate terraform fmt -recursive ./examples/
-//go:generate go run github.com/hashicorp/terraform-plugin-docs/cmd/tfplugindocs generate --provider-name onesbuild
 
 func main() {
 	var debug bool

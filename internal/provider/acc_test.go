@@ -126,12 +126,12 @@ func studyContext(t *testing.T) string {
 	t.Helper()
 	dir := t.TempDir()
 	out := filepath.Join(dir, "main")
-	c := exec.Command("go", "build", "-trimpath", "-ldflags=-s -w", "-o", out, "./testdata/hello")
+	c := exec.Command("go", "build", "-trimpath", "-ldflags=-s -w", "-o", out, "../../examples/quickstart/hello")
 	c.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH="+runtime.GOARCH)
 	if msg, err := c.CombinedOutput(); err != nil {
 		t.Fatalf("building the hello server: %v\n%s", err, msg)
 	}
-	df, err := os.ReadFile("testdata/study.Dockerfile")
+	df, err := os.ReadFile("../../examples/quickstart/app/Dockerfile")
 	if err != nil {
 		t.Fatal(err)
 	}

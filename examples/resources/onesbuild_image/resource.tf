@@ -1,0 +1,59 @@
+# The feasibility study's image: a local directory holding a Dockerfile
+# and a prebuilt binary, built in the cluster and pushed to the in-cluster
+# registry.
+resource "onesbuild_image" "app" {
+  repository  = "registry.kube-system.svc.cluster.local:5000/new-image"
+  tags        = ["latest", "v1.4.2"]
+  context_dir = "${path.module}/app"
+
+  build_args = {
+    VERSION = "1.4.2"
+  }
+  labels = {
+    "org.opencontainers.image.source" = "https://git.example.com/team/app"
+  }
+
+  resources {
+    requests = { cpu = "500m", memory = "512Mi" }
+    limits   = { memory = "1Gi" }
+  }
+
+  cache {
+    enabled = true
+    ttl     = "168h"
+  }
+
+  timeouts {
+    create = "30m"
+  }
+}
+
+# A generated context: files and Dockerfile written by Terraform itself.
+resource "onesbuild_image" "config" {
+  repository = "registry.kube-system.svc.cluster.local:5000/app-config"
+  context_files = {
+    "config.json" = jsonencode({ environment = "staging" })
+  }
+  dockerfile_inline = <<-EOT
+    FROM registry.kube-system.svc.cluster.local:5000/ones/plugin-host-node:v6.33.1
+    COPY config.json /etc/app/config.json
+  EOT
+}
+
+# A context Kaniko fetches itself; triggers rebuild it when the source moves.
+resource "onesbuild_image" "from_git" {
+  repository  = "registry.kube-system.svc.cluster.local:5000/tool"
+  context_url = "git://git.example.com/team/tool.git#refs/tags/v2.0.0"
+  target      = "runtime"
+  platform    = "linux/amd64"
+  triggers = {
+    tag = "v2.0.0"
+  }
+  registry_auth_secret = "registry-credentials"
+  delete_on_destroy    = true
+}
+
+# Deploy exactly the digest that was built.
+output "app_image" {
+  value = onesbuild_image.app.image_ref
+}
