@@ -10,6 +10,8 @@
 //	go run ./scripts/harness down-all  delete the cluster, the registry and its data
 //	go run ./scripts/harness env       print the environment of a running cluster
 //	go run ./scripts/harness terraform print the Terraform CLI the tests use
+//	go run ./scripts/harness run IMAGE LINE...
+//	                                   run IMAGE in the cluster until its log shows every LINE
 //
 // Environment: ONESBUILD_CLUSTER, ONESBUILD_REGISTRY_PORT,
 // ONESBUILD_IMAGE_MIRROR, ONESBUILD_OFFLINE, ONESBUILD_CACHE,
@@ -23,26 +25,59 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
+
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/onesbuild/terraform-provider-onesbuild/internal/kube"
 
 	"github.com/onesbuild/terraform-provider-onesbuild/internal/testcluster"
 )
 
 func main() {
-	if len(os.Args) != 2 {
-		fmt.Fprintln(os.Stderr, "usage: harness up|down|down-all|env|terraform")
+	if len(os.Args) < 2 {
+		fmt.Fprintln(os.Stderr, "usage: harness up|down|down-all|env|terraform|run IMAGE LINE...")
 		os.Exit(2)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	h := testcluster.New(testcluster.OptionsFromEnv(os.Stderr))
-	if err := run(ctx, h, os.Args[1]); err != nil {
+	if err := run(ctx, h, os.Args[1], os.Args[2:]); err != nil {
 		fmt.Fprintf(os.Stderr, "harness %s: %v\n", os.Args[1], err)
 		os.Exit(1)
 	}
 }
 
-func run(ctx context.Context, h *testcluster.Harness, verb string) error {
+func run(ctx context.Context, h *testcluster.Harness, verb string, args []string) error {
 	switch verb {
+	case "run":
+		if len(args) < 1 {
+			return fmt.Errorf("usage: harness run IMAGE LINE...")
+		}
+		env, err := testcluster.LoadEnv(h.EnvPath())
+		if err != nil {
+			return err
+		}
+		cfg, err := clientcmd.BuildConfigFromFlags("", env.Kubeconfig)
+		if err != nil {
+			return err
+		}
+		client, err := kubernetes.NewForConfig(cfg)
+		if err != nil {
+			return err
+		}
+		ctx, cancel := context.WithTimeout(ctx, 3*time.Minute)
+		defer cancel()
+		res, err := kube.RunUntilLines(ctx, client, "default", args[0], args[1:])
+		if err != nil {
+			return err
+		}
+		fmt.Printf("pod %s ran %s: container running after %s, first log line after %s\n", res.Pod, args[0],
+			res.Running.Round(time.Millisecond), res.FirstLine.Round(time.Millisecond))
+		for _, l := range res.Lines {
+			fmt.Println("  | " + l)
+		}
 	case "up":
 		env, err := h.Up(ctx)
 		if err != nil {
