@@ -48,6 +48,10 @@ type Builder struct {
 	// LogDrainTimeout bounds the wait for the rest of the executor's log
 	// once it terminated (default 10s).
 	LogDrainTimeout time.Duration
+	// OnExecutorStarted, when set, is called once the executor container
+	// runs, with the pod as observed then; the benchmark uses it to find
+	// the container's cgroup. It must not block.
+	OnExecutorStarted func(pod *corev1.Pod)
 }
 
 // Result describes a build attempt. Build returns it even on failure, so
@@ -383,6 +387,9 @@ func (r *run) observe(ev watch.Event) (*corev1.ContainerStateTerminated, error) 
 			}
 		}
 		if cs.State.Running != nil || cs.State.Terminated != nil {
+			if !r.started && r.b.OnExecutorStarted != nil {
+				r.b.OnExecutorStarted(pod.DeepCopy())
+			}
 			r.executorStarted()
 		}
 		if t := cs.State.Terminated; t != nil {

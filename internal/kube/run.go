@@ -19,7 +19,10 @@ type RunResult struct {
 	// Running is the time from pod creation until its container ran,
 	// which includes pulling the image on the node.
 	Running time.Duration
-	// FirstLine is the time from pod creation until its first log line.
+	// FirstLine is the time from pod creation until the container wrote
+	// its first log line, by the runtime's timestamp of that line (the
+	// kubelet reports status only about once a second, so watching the
+	// pod would round this up).
 	FirstLine time.Duration
 	// Lines is the log read, in order.
 	Lines []string
@@ -73,7 +76,7 @@ func RunUntilLines(ctx context.Context, client kubernetes.Interface, namespace, 
 		case <-time.After(50 * time.Millisecond):
 		}
 	}
-	stream, err := pods.GetLogs(pod.Name, &corev1.PodLogOptions{Follow: true}).Stream(ctx)
+	stream, err := pods.GetLogs(pod.Name, &corev1.PodLogOptions{Follow: true, Timestamps: true}).Stream(ctx)
 	if err != nil {
 		return res, fmt.Errorf("following the log of %s: %w", pod.Name, err)
 	}
@@ -81,9 +84,13 @@ func RunUntilLines(ctx context.Context, client kubernetes.Interface, namespace, 
 	scanner := bufio.NewScanner(stream)
 	missing := append([]string(nil), want...)
 	for len(missing) > 0 && scanner.Scan() {
-		line := scanner.Text()
+		observed := time.Since(start)
+		stamp, line, _ := strings.Cut(scanner.Text(), " ")
 		if len(res.Lines) == 0 {
-			res.FirstLine = time.Since(start)
+			res.FirstLine = observed
+			if ts, err := time.Parse(time.RFC3339Nano, stamp); err == nil && ts.After(start) && ts.Sub(start) < observed {
+				res.FirstLine = ts.Sub(start)
+			}
 		}
 		res.Lines = append(res.Lines, line)
 		for i := 0; i < len(missing); i++ {
