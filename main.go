@@ -15,7 +15,6 @@ import (
 // version is set by the release build with -ldflags "-X main.version=...".
 var version = "dev"
 
-
 func main() {
 	var debug bool
 	flag.BoolVar(&debug, "debug", false, "run the provider with support for debuggers like delve")
