@@ -14,6 +14,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
+	utilnet "k8s.io/apimachinery/pkg/util/net"
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/kubernetes"
 
@@ -45,6 +46,14 @@ type Builder struct {
 	// LogTailLines is how many executor log lines a Failure carries
 	// (default 30).
 	LogTailLines int
+	// UnschedulableGrace is how long a pod may stay unschedulable before
+	// the build fails (default 60s). Other builds finishing often frees
+	// the capacity a pod waits for; a node selector no node matches does
+	// not get better, and fails after the grace.
+	UnschedulableGrace time.Duration
+	// PodRetries is how many times a lost build pod is replaced (see
+	// Build). The provider sets 1.
+	PodRetries int
 	// LogDrainTimeout bounds the wait for the rest of the executor's log
 	// once it terminated (default 10s).
 	LogDrainTimeout time.Duration
@@ -67,29 +76,52 @@ type Result struct {
 	// Warnings are problems that did not fail the build, such as a build
 	// pod that could not be deleted.
 	Warnings []string
+	// Attempts is the number of build pods used.
+	Attempts int
 }
 
-// Build runs req to completion. On failure the error is a *Failure. The
+// Build runs req to completion. On failure the error is a *Failure. Each
 // build pod is deleted before Build returns, whatever the outcome, unless
 // req.KeepPod is set; a failed deletion is reported in Result.Warnings.
+//
+// A pod lost before Kaniko finished (evicted, its node gone, deleted by
+// someone else) is replaced by a new pod up to PodRetries times.
+// Deterministic failures, such as a failing RUN step or a missing base
+// image, are never retried.
 func (b *Builder) Build(ctx context.Context, req Request) (*Result, error) {
-	res := &Result{Timings: Timings{}}
 	if err := req.Validate(); err != nil {
-		return res, &Failure{Reason: ReasonInvalidRequest, Err: err}
+		return &Result{Timings: Timings{}}, &Failure{Reason: ReasonInvalidRequest, Err: err}
 	}
 	if req.WriteContext != nil && b.Attacher == nil {
-		return res, &Failure{Reason: ReasonInvalidRequest, Message: "a streamed context needs an attacher"}
+		return &Result{Timings: Timings{}}, &Failure{Reason: ReasonInvalidRequest, Message: "a streamed context needs an attacher"}
 	}
 	if err := b.checkAuthSecret(ctx, &req); err != nil {
-		return res, err
+		return &Result{Timings: Timings{}}, err
 	}
+	var warnings []string
+	for attempt := 0; ; attempt++ {
+		res, err := b.attempt(ctx, req)
+		res.Attempts = attempt + 1
+		res.Warnings = append(warnings, res.Warnings...)
+		var f *Failure
+		if err == nil || !errors.As(err, &f) || !f.Reason.podLost() || attempt >= b.PodRetries || ctx.Err() != nil {
+			return res, err
+		}
+		warnings = res.Warnings
+		b.logger().Step("build pod lost before Kaniko finished; building again in a new pod",
+			"pod", f.Pod, "reason", string(f.Reason), "message", f.Message, "attempt", attempt+2)
+	}
+}
+
+// attempt runs one build pod.
+func (b *Builder) attempt(ctx context.Context, req Request) (*Result, error) {
+	res := &Result{Timings: Timings{}}
 	pod, err := PodFor(req)
 	if err != nil {
 		return res, &Failure{Reason: ReasonInvalidRequest, Err: err}
 	}
-	pods := b.Client.CoreV1().Pods(req.Namespace)
 	created := b.now()
-	pod, err = pods.Create(ctx, pod, metav1.CreateOptions{})
+	pod, err = b.createPod(ctx, pod)
 	if err != nil {
 		if f := contextFailure(ctx, ""); f != nil {
 			return res, f
@@ -131,6 +163,35 @@ func (b *Builder) Build(ctx context.Context, req Request) (*Result, error) {
 	return res, nil
 }
 
+// createPod creates the pod, retrying errors the API server reports as
+// transient (timeouts, throttling, conflicts, restarts) with backoff.
+func (b *Builder) createPod(ctx context.Context, pod *corev1.Pod) (*corev1.Pod, error) {
+	pods := b.Client.CoreV1().Pods(pod.Namespace)
+	delay := 500 * time.Millisecond
+	for i := 1; ; i++ {
+		created, err := pods.Create(ctx, pod, metav1.CreateOptions{})
+		if err == nil || !transientAPIError(err) || i >= maxCreateAttempts {
+			return created, err
+		}
+		b.logger().Step("creating the build pod failed; retrying", "error", err.Error(), "attempt", i+1)
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(delay):
+		}
+		delay *= 2
+	}
+}
+
+// maxCreateAttempts bounds pod creation attempts.
+const maxCreateAttempts = 4
+
+func transientAPIError(err error) bool {
+	return apierrors.IsServerTimeout(err) || apierrors.IsTimeout(err) || apierrors.IsTooManyRequests(err) ||
+		apierrors.IsConflict(err) || apierrors.IsInternalError(err) || apierrors.IsServiceUnavailable(err) ||
+		utilnet.IsConnectionRefused(err) || utilnet.IsConnectionReset(err)
+}
+
 func (b *Builder) now() time.Time {
 	if b.Now != nil {
 		return b.Now()
@@ -143,6 +204,13 @@ func (b *Builder) logger() Logger {
 		return b.Log
 	}
 	return discardLogger{}
+}
+
+func (b *Builder) unschedulableGrace() time.Duration {
+	if b.UnschedulableGrace > 0 {
+		return b.UnschedulableGrace
+	}
+	return time.Minute
 }
 
 func (b *Builder) tailLines() int {
@@ -232,6 +300,11 @@ type run struct {
 	cancel   context.CancelCauseFunc
 	started  bool
 	finished time.Time
+
+	// last is the pod as last observed; unschedulableSince is when it was
+	// first seen unschedulable.
+	last               *corev1.Pod
+	unschedulableSince time.Time
 
 	mu       sync.Mutex
 	tail     *ring
@@ -342,10 +415,20 @@ func (r *run) watchPod(ctx context.Context) (*corev1.ContainerStateTerminated, e
 // consume reads one watch until it ends. It returns (nil, nil) when the
 // watch ended without a result, so the caller starts a new one.
 func (r *run) consume(ctx context.Context, w watch.Interface) (*corev1.ContainerStateTerminated, error) {
+	// A pending pod may not change for a long time; re-evaluating it
+	// lets the unschedulable grace expire without a new event.
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return nil, ctx.Err()
+		case <-tick.C:
+			if r.last != nil && !r.unschedulableSince.IsZero() {
+				if t, err := r.observe(watch.Event{Type: watch.Modified, Object: r.last}); t != nil || err != nil {
+					return t, err
+				}
+			}
 		case ev, ok := <-w.ResultChan():
 			if !ok || ev.Type == watch.Error {
 				return nil, nil
@@ -367,9 +450,16 @@ func (r *run) observe(ev watch.Event) (*corev1.ContainerStateTerminated, error) 
 	if ev.Type == watch.Deleted {
 		return nil, &Failure{Reason: ReasonPodDeleted, Message: "the build pod was deleted before the build finished"}
 	}
+	r.last = pod
 	for _, c := range pod.Status.Conditions {
 		if c.Type == corev1.PodScheduled && c.Status == corev1.ConditionFalse && c.Reason == corev1.PodReasonUnschedulable {
-			return nil, &Failure{Reason: ReasonUnschedulable, Message: c.Message}
+			if r.unschedulableSince.IsZero() {
+				r.unschedulableSince = r.b.now()
+				r.b.logger().Step("build pod waits for a node", "pod", r.name, "reason", c.Message)
+			}
+			if r.b.now().Sub(r.unschedulableSince) >= r.b.unschedulableGrace() {
+				return nil, &Failure{Reason: ReasonUnschedulable, Message: c.Message}
+			}
 		}
 	}
 	if pod.Status.Phase == corev1.PodFailed && pod.Status.Reason == "DeadlineExceeded" {

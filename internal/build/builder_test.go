@@ -12,6 +12,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/kubernetes/fake"
@@ -24,10 +25,16 @@ var testDigest = "sha256:" + strings.Repeat("5e", 32)
 // GenerateName, as the API server does.
 func fakeCluster(objects ...runtime.Object) *fake.Clientset {
 	client := fake.NewClientset(objects...)
+	var mu sync.Mutex
+	suffixes := []string{"x7k2p", "b4n9q", "c8d2w"}
+	n := 0
 	client.PrependReactor("create", "pods", func(action k8stesting.Action) (bool, runtime.Object, error) {
 		pod := action.(k8stesting.CreateAction).GetObject().(*corev1.Pod)
 		if pod.Name == "" {
-			pod.Name = pod.GenerateName + "x7k2p"
+			mu.Lock()
+			pod.Name = pod.GenerateName + suffixes[n%len(suffixes)]
+			n++
+			mu.Unlock()
 		}
 		return false, nil, nil
 	})
@@ -276,7 +283,7 @@ func TestBuildFailures(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			client := fakeCluster(tt.objects...)
-			b := &Builder{Client: client, Attacher: &recordingAttacher{err: tt.attach}}
+			b := &Builder{Client: client, Attacher: &recordingAttacher{err: tt.attach}, UnschedulableGrace: 300 * time.Millisecond}
 			req := requestWithContext("ctx")
 			if tt.req != nil {
 				req = tt.req()
@@ -383,5 +390,100 @@ func TestDeleteFailureIsAWarning(t *testing.T) {
 	}
 	if len(res.Warnings) != 1 || !strings.Contains(res.Warnings[0], "request timed out") {
 		t.Fatalf("warnings = %q", res.Warnings)
+	}
+}
+
+func TestLostPodIsRebuiltOnce(t *testing.T) {
+	client := fakeCluster()
+	b := &Builder{Client: client, Attacher: &recordingAttacher{}, PodRetries: 1}
+	go func() {
+		ctx := context.Background()
+		pods := client.CoreV1().Pods("builds")
+		waitFor := func(name string) *corev1.Pod {
+			for {
+				if p, err := pods.Get(ctx, name, metav1.GetOptions{}); err == nil {
+					return p
+				}
+				time.Sleep(5 * time.Millisecond)
+			}
+		}
+		first := waitFor("onesbuild-new-image-x7k2p")
+		running(first)
+		_, _ = pods.UpdateStatus(ctx, first, metav1.UpdateOptions{})
+		time.Sleep(30 * time.Millisecond)
+		_ = pods.Delete(ctx, first.Name, metav1.DeleteOptions{}) // node lost, pod gone
+		second := waitFor("onesbuild-new-image-b4n9q")
+		running(second)
+		second, _ = pods.UpdateStatus(ctx, second, metav1.UpdateOptions{})
+		time.Sleep(30 * time.Millisecond)
+		terminated(0, testDigest)(second)
+		_, _ = pods.UpdateStatus(ctx, second, metav1.UpdateOptions{})
+	}()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	res, err := b.Build(ctx, requestWithContext("x"))
+	if err != nil {
+		t.Fatalf("Build: %v", err)
+	}
+	if res.Attempts != 2 || res.Pod != "onesbuild-new-image-b4n9q" || res.Digest != testDigest {
+		t.Fatalf("result = %+v", res)
+	}
+	assertNoPods(t, client, "builds")
+}
+
+func TestDeterministicFailureIsNotRetried(t *testing.T) {
+	client := fakeCluster()
+	b := &Builder{Client: client, Attacher: &recordingAttacher{}, PodRetries: 3}
+	kubelet(t, client, "builds", running, terminated(1, ""))
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	res, err := b.Build(ctx, requestWithContext("x"))
+	var f *Failure
+	if !errors.As(err, &f) || f.Reason != ReasonExecutorFailed || res.Attempts != 1 {
+		t.Fatalf("err = %v, attempts = %d; a failing build must fail once", err, res.Attempts)
+	}
+}
+
+func TestTransientCreateErrorsAreRetried(t *testing.T) {
+	client := fakeCluster()
+	failures := 2
+	client.PrependReactor("create", "pods", func(k8stesting.Action) (bool, runtime.Object, error) {
+		if failures > 0 {
+			failures--
+			return true, nil, apierrors.NewServerTimeout(corev1.Resource("pods"), "create", 1)
+		}
+		return false, nil, nil
+	})
+	b := &Builder{Client: client, Attacher: &recordingAttacher{}}
+	kubelet(t, client, "builds", running, terminated(0, testDigest))
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := b.Build(ctx, requestWithContext("x")); err != nil {
+		t.Fatalf("Build after two transient create errors: %v", err)
+	}
+
+	forbidden := fakeCluster()
+	forbidden.PrependReactor("create", "pods", func(k8stesting.Action) (bool, runtime.Object, error) {
+		return true, nil, apierrors.NewForbidden(corev1.Resource("pods"), "", errors.New("RBAC"))
+	})
+	_, err := (&Builder{Client: forbidden, Attacher: &recordingAttacher{}}).Build(ctx, requestWithContext("x"))
+	var f *Failure
+	if !errors.As(err, &f) || f.Reason != ReasonPodCreate {
+		t.Fatalf("forbidden create: err = %v", err)
+	}
+}
+
+func TestUnschedulableWithinGraceRecovers(t *testing.T) {
+	client := fakeCluster()
+	b := &Builder{Client: client, Attacher: &recordingAttacher{}, UnschedulableGrace: 5 * time.Second}
+	kubelet(t, client, "builds", func(p *corev1.Pod) {
+		p.Status.Conditions = []corev1.PodCondition{{Type: corev1.PodScheduled, Status: corev1.ConditionFalse, Reason: corev1.PodReasonUnschedulable, Message: "0/1 nodes are available: 1 Insufficient cpu."}}
+	}, func(p *corev1.Pod) {
+		p.Status.Conditions = []corev1.PodCondition{{Type: corev1.PodScheduled, Status: corev1.ConditionTrue}}
+	}, running, terminated(0, testDigest))
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := b.Build(ctx, requestWithContext("x")); err != nil {
+		t.Fatalf("a pod that waited briefly for capacity failed the build: %v", err)
 	}
 }

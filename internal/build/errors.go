@@ -27,6 +27,12 @@ const (
 	ReasonWatch          FailureReason = "WatchFailed"
 )
 
+// podLost reports whether the reason means the pod went away before the
+// executor finished, so that the same build in a new pod may succeed.
+func (r FailureReason) podLost() bool {
+	return r == ReasonPodFailed || r == ReasonPodDeleted
+}
+
 // Failure is the error Build returns when the build did not produce an
 // image. Read it with errors.As.
 type Failure struct {

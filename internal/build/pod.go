@@ -105,6 +105,10 @@ func PodFor(r Request) (*corev1.Pod, error) {
 		image = DefaultKanikoImage
 	}
 	streamed := r.WriteContext != nil
+	resources := r.Resources
+	if len(resources.Requests) == 0 && len(resources.Limits) == 0 {
+		resources = *DefaultResources.DeepCopy()
+	}
 	container := corev1.Container{
 		Name:                     ContainerName,
 		Image:                    image,
@@ -112,7 +116,7 @@ func PodFor(r Request) (*corev1.Pod, error) {
 		Args:                     KanikoArgs(r),
 		Stdin:                    streamed,
 		StdinOnce:                streamed,
-		Resources:                r.Resources,
+		Resources:                resources,
 		TerminationMessagePath:   TerminationLog,
 		TerminationMessagePolicy: corev1.TerminationMessageReadFile,
 	}

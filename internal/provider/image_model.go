@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"strings"
 	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
@@ -41,6 +42,7 @@ type imageResourceModel struct {
 	DeleteOnDestroy    types.Bool        `tfsdk:"delete_on_destroy"`
 	KeepBuildPod       types.Bool        `tfsdk:"keep_build_pod"`
 	Cache              *cacheModel       `tfsdk:"cache"`
+	Retention          *retentionModel   `tfsdk:"retention"`
 	Resources          *resourcesModel   `tfsdk:"resources"`
 	Tolerations        []tolerationModel `tfsdk:"tolerations"`
 	Timeouts           timeouts.Value    `tfsdk:"timeouts"`
@@ -59,6 +61,11 @@ type cacheModel struct {
 	Enabled types.Bool   `tfsdk:"enabled"`
 	Repo    types.String `tfsdk:"repo"`
 	TTL     types.String `tfsdk:"ttl"`
+}
+
+type retentionModel struct {
+	KeepLast types.Int64 `tfsdk:"keep_last"`
+	DryRun   types.Bool  `tfsdk:"dry_run"`
 }
 
 type resourcesModel struct {
@@ -159,6 +166,8 @@ func (m imageResourceModel) request(ctx context.Context, p *providerData, deadli
 		ExtraArgs:          stringList(ctx, m.ExtraArgs, diags),
 		Deadline:           deadline,
 		KeepPod:            m.KeepBuildPod.ValueBool(),
+		PushRetry:          p.pushRetry,
+		ImageDownloadRetry: p.imageDownloadRetry,
 	}
 	if req.Namespace == "" {
 		req.Namespace = p.namespace
@@ -189,6 +198,32 @@ func (m imageResourceModel) request(ctx context.Context, p *providerData, deadli
 		req.Tolerations = append(req.Tolerations, tol)
 	}
 	return req
+}
+
+// Labels the provider writes into every image it builds, so that any
+// registry tool shows where an image came from.
+const (
+	LabelCreated         = "org.opencontainers.image.created"
+	LabelSource          = "org.opencontainers.image.source"
+	LabelContextSHA256   = "dev.onesbuild.context-sha256"
+	LabelProviderVersion = "dev.onesbuild.provider-version"
+)
+
+// historyLabels are the provider's labels for a build at t; the user's
+// labels override them.
+func historyLabels(m imageResourceModel, version string, t time.Time, user map[string]string) map[string]string {
+	labels := map[string]string{
+		LabelCreated:         t.UTC().Format(time.RFC3339),
+		LabelContextSHA256:   m.ContextSHA256.ValueString(),
+		LabelProviderVersion: version,
+	}
+	if u := m.ContextURL.ValueString(); u != "" && !strings.HasPrefix(u, "dir://") {
+		labels[LabelSource] = u
+	}
+	for k, v := range user {
+		labels[k] = v
+	}
+	return labels
 }
 
 func quantities(m map[string]string) corev1.ResourceList {

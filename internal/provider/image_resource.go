@@ -168,6 +168,14 @@ func (r *imageResource) Create(ctx context.Context, req resource.CreateRequest, 
 		}
 	}
 
+	started := time.Now()
+	breq.Labels = historyLabels(plan, r.p.version, started, breq.Labels)
+	var historyKey string
+	if plan.Retention != nil && !plan.Retention.KeepLast.IsNull() {
+		historyKey = registry.HistoryKey(breq.Repository, breq.Tags)
+		breq.Tags = append(append([]string(nil), breq.Tags...), registry.HistoryTag(historyKey, started))
+	}
+
 	client, attacher, err := r.p.cluster.Clients()
 	if err != nil {
 		resp.Diagnostics.AddError("Kubernetes Cluster Not Configured",
@@ -192,7 +200,7 @@ func (r *imageResource) Create(ctx context.Context, req resource.CreateRequest, 
 		tflog.Info(ctx, "build slot acquired", map[string]any{"queued_seconds": queued.Seconds()})
 	}
 
-	builder := &build.Builder{Client: client, Attacher: attacher, Log: tflogLogger{ctx: ctx}}
+	builder := &build.Builder{Client: client, Attacher: attacher, Log: tflogLogger{ctx: ctx}, PodRetries: 1}
 	res, err := builder.Build(ctx, breq)
 	for _, w := range res.Warnings {
 		resp.Diagnostics.AddWarning("Build Pod Not Cleaned Up", w+"\n\nDelete it with kubectl; it does not affect the image.")
@@ -215,7 +223,34 @@ func (r *imageResource) Create(ctx context.Context, req resource.CreateRequest, 
 	} else {
 		plan.ImageSizeBytes = types.Int64Value(img.Size)
 	}
+	if historyKey != "" {
+		r.prune(ctx, plan, historyKey, res.Digest, &resp.Diagnostics)
+	}
 	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
+}
+
+// prune applies the retention block after a successful build. Failing to
+// prune never fails the build.
+func (r *imageResource) prune(ctx context.Context, plan imageResourceModel, key, digest string, diags *diag.Diagnostics) {
+	repo := plan.Repository.ValueString()
+	dryRun := plan.Retention.DryRun.ValueBool()
+	keep := int(plan.Retention.KeepLast.ValueInt64())
+	pruned, err := r.p.registry.PruneHistory(ctx, repo, key, keep, []string{digest}, dryRun, func(p registry.Pruned) {
+		msg := "retention: deleting an old build"
+		if dryRun {
+			msg = "retention (dry run): would delete an old build"
+		}
+		tflog.Info(ctx, msg, map[string]any{"repository": repo, "history_tag": p.Tag, "digest": p.Digest, "keep_last": keep})
+	})
+	if err != nil {
+		diags.AddWarning("Old Builds Not Pruned",
+			fmt.Sprintf("The image was built, but retention (keep_last = %d) could not clean up older builds of %s (contacted as %s).\n\n"+
+				"Make the registry reachable from this machine (registry_hosts in the provider block) and allow deletes "+
+				"(for the distribution registry: storage.delete.enabled); the next build tries again.\n\nOriginal error: %v",
+				keep, repo, r.p.registry.Address(repo), err))
+		return
+	}
+	tflog.Info(ctx, "retention done", map[string]any{"repository": repo, "deleted": len(pruned), "dry_run": dryRun})
 }
 
 func (r *imageResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {

@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
+	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/listvalidator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/attr"
@@ -221,8 +222,28 @@ func (r *imageResource) Schema(ctx context.Context, _ resource.SchemaRequest, re
 					},
 				},
 			},
+			"retention": schema.SingleNestedBlock{
+				MarkdownDescription: "Keeps the repository from growing forever. With retention on, every build also pushes a history tag " +
+					"`onesbuild-<key>-<UTC time to the nanosecond>` (the key identifies this repository and tag list), and after each successful build the " +
+					"manifests of this resource's history tags beyond the newest `keep_last` are deleted from the registry. Tags pushed by " +
+					"anyone else are never considered, and neither the new image nor whatever the resource's tags point at is deleted. " +
+					"Needs the registry reachable from the machine running Terraform (see `registry_hosts`) and deletes enabled in the registry.",
+				Attributes: map[string]schema.Attribute{
+					"keep_last": schema.Int64Attribute{
+						Optional: true, Validators: []validator.Int64{int64validator.AtLeast(1)},
+						MarkdownDescription: "How many of this resource's builds to keep, the current one included.",
+					},
+					"dry_run": schema.BoolAttribute{
+						Optional:            true,
+						MarkdownDescription: "Only log what would be deleted.",
+					},
+				},
+			},
 			"resources": schema.SingleNestedBlock{
-				MarkdownDescription: "Compute resources of the executor container, as Kubernetes quantities.",
+				MarkdownDescription: "Compute resources of the executor container, as Kubernetes quantities. Without this block the executor " +
+					"requests `cpu = \"500m\"` and `memory = \"512Mi\"` and is limited to `memory = \"2Gi\"`: the study's figures for " +
+					"requests, which the feasibility benchmark's measured peaks stay within for memory, a memory cap against runaway builds, " +
+					"and no CPU cap, since throttling only makes builds slower.",
 				Attributes: map[string]schema.Attribute{
 					"requests": schema.MapAttribute{Optional: true, ElementType: types.StringType, Validators: []validator.Map{quantityMapValidator{}},
 						MarkdownDescription: "Requests, for example `{ cpu = \"500m\", memory = \"512Mi\" }`."},

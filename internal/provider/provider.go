@@ -24,6 +24,7 @@ import (
 const (
 	defaultNamespace           = "default"
 	defaultMaxConcurrentBuilds = 4
+	defaultRegistryRetries     = 3
 )
 
 var _ provider.Provider = (*onesbuildProvider)(nil)
@@ -73,6 +74,8 @@ type providerModel struct {
 	InsecureRegistries   types.Set    `tfsdk:"insecure_registries"`
 	RegistryHosts        types.Map    `tfsdk:"registry_hosts"`
 	MaxConcurrentBuilds  types.Int64  `tfsdk:"max_concurrent_builds"`
+	PushRetry            types.Int64  `tfsdk:"push_retry"`
+	ImageDownloadRetry   types.Int64  `tfsdk:"image_download_retry"`
 }
 
 type execModel struct {
@@ -135,6 +138,14 @@ func (p *onesbuildProvider) Schema(_ context.Context, _ provider.SchemaRequest, 
 				MarkdownDescription: "How many builds this provider runs in the cluster at once; further builds wait in a queue, and the wait " +
 					"counts against their create timeout. Defaults to " + itoa(defaultMaxConcurrentBuilds) + ".",
 			},
+			"push_retry": schema.Int64Attribute{
+				Optional: true, Validators: []validator.Int64{int64validator.Between(0, 10)},
+				MarkdownDescription: "How often Kaniko retries a failed push (`--push-retry`), with growing pauses, before the build fails. Defaults to " + itoa(defaultRegistryRetries) + ".",
+			},
+			"image_download_retry": schema.Int64Attribute{
+				Optional: true, Validators: []validator.Int64{int64validator.Between(0, 10)},
+				MarkdownDescription: "How often Kaniko retries a failed base image download (`--image-download-retry`). Defaults to " + itoa(defaultRegistryRetries) + ".",
+			},
 		},
 		Blocks: map[string]schema.Block{
 			"exec": schema.SingleNestedBlock{
@@ -153,6 +164,8 @@ func (p *onesbuildProvider) Schema(_ context.Context, _ provider.SchemaRequest, 
 // providerData is what resources receive from Configure.
 type providerData struct {
 	version            string
+	pushRetry          int
+	imageDownloadRetry int
 	namespace          string
 	kanikoImage        string
 	insecureRegistries []string
@@ -179,11 +192,9 @@ func (p *onesbuildProvider) Configure(ctx context.Context, req provider.Configur
 		return
 	}
 	data.registry = &registry.Client{Hosts: hosts, Insecure: data.insecureRegistries}
-	limit := defaultMaxConcurrentBuilds
-	if !m.MaxConcurrentBuilds.IsNull() && !m.MaxConcurrentBuilds.IsUnknown() {
-		limit = int(m.MaxConcurrentBuilds.ValueInt64())
-	}
+	limit := intOr(m.MaxConcurrentBuilds, defaultMaxConcurrentBuilds)
 	data.queue = build.NewQueue(limit)
+	data.pushRetry, data.imageDownloadRetry = intOr(m.PushRetry, defaultRegistryRetries), intOr(m.ImageDownloadRetry, defaultRegistryRetries)
 
 	if p.opts.Cluster != nil {
 		data.cluster = p.opts.Cluster
@@ -223,7 +234,7 @@ func (p *onesbuildProvider) Resources(context.Context) []func() resource.Resourc
 }
 
 func (p *onesbuildProvider) DataSources(context.Context) []func() datasource.DataSource {
-	return nil
+	return []func() datasource.DataSource{NewImageDataSource}
 }
 
 // lazyCluster connects on first use and remembers the outcome.
@@ -252,6 +263,13 @@ func (c *lazyCluster) Clients() (kubernetes.Interface, build.Attacher, error) {
 		c.client, c.attacher = cs, &kube.PodAttacher{Config: cfg, Client: cs}
 	})
 	return c.client, c.attacher, c.err
+}
+
+func intOr(v types.Int64, def int) int {
+	if v.IsNull() || v.IsUnknown() {
+		return def
+	}
+	return int(v.ValueInt64())
 }
 
 func stringOr(v types.String, def string) string {

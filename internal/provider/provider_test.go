@@ -2,6 +2,8 @@ package provider
 
 import (
 	"fmt"
+	"io"
+	"log"
 	"net/http/httptest"
 	"net/url"
 	"testing"
@@ -26,7 +28,7 @@ type testEnv struct {
 
 func newTestEnv(t *testing.T) *testEnv {
 	t.Helper()
-	srv := httptest.NewServer(registry.New())
+	srv := httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
 	t.Cleanup(srv.Close)
 	u, err := url.Parse(srv.URL)
 	if err != nil {
