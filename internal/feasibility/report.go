@@ -192,21 +192,42 @@ func (r Report) Markdown() string {
 		fmt.Fprintf(&b, "- %s: %d successful run(s), %d failed.\n", mode, ok, failed)
 	}
 	if len(env.ExecutorResources) > 0 {
-		var keys []string
-		for k := range env.ExecutorResources {
-			keys = append(keys, k)
+		b.WriteString("\nThe provider's default executor resources (used in every run above) beside the highest peak measured:\n\n")
+		b.WriteString("| Resource | Default request | Default limit | Measured peak (all runs) |\n|---|---|---|---|\n")
+		for _, row := range []struct {
+			name, key string
+			metric    Metric
+		}{{"CPU", "cpu", PeakCPU}, {"Memory", "memory", PeakMemory}} {
+			peak := "-"
+			if v, ok := r.highest(row.metric); ok {
+				peak = format(row.metric, v)
+			}
+			fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", row.name, orDash(env.ExecutorResources["requests."+row.key]), orDash(env.ExecutorResources["limits."+row.key]), peak)
 		}
-		sort.Strings(keys)
-		var parts []string
-		for _, k := range keys {
-			parts = append(parts, k+"="+env.ExecutorResources[k])
-		}
-		fmt.Fprintf(&b, "- Executor resources during the run: %s.\n", strings.Join(parts, ", "))
+		b.WriteString("\n")
 	}
 	for _, n := range env.Notes {
 		fmt.Fprintf(&b, "- %s\n", n)
 	}
 	return b.String()
+}
+
+// highest is the largest value of m over all successful samples.
+func (r Report) highest(m Metric) (float64, bool) {
+	best, ok := 0.0, false
+	for _, s := range r.Samples {
+		if v, has := s.Values[m]; has && s.Error == "" && (!ok || v > best) {
+			best, ok = v, true
+		}
+	}
+	return best, ok
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "none"
+	}
+	return s
 }
 
 func prefixed(p, s string) string {

@@ -14,6 +14,7 @@ func sampleReport() Report {
 		Date: time.Date(2026, 11, 26, 9, 0, 0, 0, time.UTC), Host: "ci", CPUs: 2, Nodes: 1,
 		Versions:  map[string]string{"kubernetes": "v1.37.2", "kaniko": "v1.24.0", "kind": "v0.33.0"},
 		BaseImage: "ones/plugin-host-node:v6.33.1", BaseImageBytes: 38_000_000,
+		ExecutorResources: map[string]string{"requests.cpu": "500m", "requests.memory": "512Mi", "limits.memory": "2Gi"},
 	}}
 	for i, v := range []float64{3, 1, 2} {
 		r.Samples = append(r.Samples, Sample{Mode: "cold", Run: i + 1, Values: map[Metric]float64{BaseImagePull: v, Build: 0.5, PeakMemory: 100 * 1024 * 1024}})
@@ -45,6 +46,8 @@ func TestMarkdown(t *testing.T) {
 		"| Executor peak memory | ~512Mi | 100Mi | 100Mi | 100Mi | - | - | - |",
 		"38.0 MB compressed",
 		"- warm: 2 successful run(s), 1 failed.",
+		"| CPU | 500m | none | - |",
+		"| Memory | 512Mi | 2Gi | 100Mi |",
 	} {
 		if !strings.Contains(md, want) {
 			t.Errorf("report lacks %q:\n%s", want, md)

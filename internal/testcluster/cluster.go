@@ -168,7 +168,7 @@ func (h *Harness) ensureCluster(ctx context.Context) error {
 		if err := provider.ExportKubeConfig(h.ClusterName, h.kubeconfigPath(), false); err == nil {
 			if err := h.healthy(ctx); err == nil {
 				h.Progress.Printf("kind cluster %s is healthy; reusing it", h.ClusterName)
-				return h.wireRegistry(ctx)
+				return h.WireRegistry(ctx)
 			} else {
 				h.Progress.Printf("kind cluster %s is not healthy (%v); recreating it", h.ClusterName, err)
 			}
@@ -193,7 +193,7 @@ func (h *Harness) ensureCluster(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := h.wireRegistry(ctx); err != nil {
+	if err := h.WireRegistry(ctx); err != nil {
 		return err
 	}
 	return h.Progress.Step("wait for CoreDNS and kube-proxy", func() error { return h.waitSystemPods(ctx, 3*time.Minute) })
@@ -297,9 +297,11 @@ func podProblem(p corev1.Pod) string {
 	return string(p.Status.Phase)
 }
 
-// wireRegistry makes registry.kube-system.svc.cluster.local:5000 resolve
-// to the registry container and publishes the registry per KEP-1755.
-func (h *Harness) wireRegistry(ctx context.Context) error {
+// WireRegistry makes registry.kube-system.svc.cluster.local:5000 resolve
+// to the registry container and publishes the registry per KEP-1755. Call
+// it again after restarting the registry container, whose address on the
+// kind network may change.
+func (h *Harness) WireRegistry(ctx context.Context) error {
 	client, err := h.client()
 	if err != nil {
 		return err

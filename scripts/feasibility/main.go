@@ -265,12 +265,19 @@ func (b *bench) environment(ctx context.Context) feasibility.Environment {
 			"kubernetes": testcluster.KubernetesVersion, "kaniko": testcluster.KanikoVersion, "kind": testcluster.KindVersion,
 			"go": runtime.Version(),
 		},
-		BaseImage: testcluster.StudyBaseImage,
+		BaseImage:         testcluster.StudyBaseImage,
+		ExecutorResources: map[string]string{},
 		Notes: []string{
 			"Phases come from the build engine the provider uses: the local clock for executor start, context upload and totals; Kaniko's timestamped log for base image pull, build and push.",
 			"Peak CPU and memory are read from the executor container's cgroup on the node every 100 ms; CPU is the highest rate over one interval, memory includes page cache.",
 			"Cold: executor image and earlier builds removed from the node, no layer cache. Warm: executor and base layers on the node, Kaniko registry layer cache on.",
 		},
+	}
+	for name, q := range build.DefaultResources.Requests {
+		env.ExecutorResources["requests."+string(name)] = q.String()
+	}
+	for name, q := range build.DefaultResources.Limits {
+		env.ExecutorResources["limits."+string(name)] = q.String()
 	}
 	if v, err := exec.CommandContext(ctx, "docker", "version", "--format", "{{.Server.Version}}").Output(); err == nil {
 		env.Versions["docker"] = strings.TrimSpace(string(v))
