@@ -61,7 +61,7 @@ func (r *imageResource) Schema(ctx context.Context, _ resource.SchemaRequest, re
 			},
 			"context_dir": schema.StringAttribute{
 				Optional:   true,
-				Validators: []validator.String{stringvalidator.ExactlyOneOf(contextSources...), stringvalidator.LengthAtLeast(1)},
+				Validators: []validator.String{stringvalidator.LengthAtLeast(1)},
 				MarkdownDescription: "Local directory to use as the build context. It is archived deterministically " +
 					"(sorted entries, normalised owners and times, `.dockerignore` honoured) and streamed into the build pod, " +
 					"so its size is not limited by ConfigMaps or Secrets. Exactly one of `context_dir`, `context_files` and `context_url` is required.",
