@@ -7,6 +7,7 @@
 # not rebuilt.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/lib.sh
 root=$(pwd)
 say() { printf '\n== %s\n' "$*"; }
 
@@ -31,15 +32,7 @@ work="$root/.harness/demo"
 mkdir -p "$work/bin"
 go build -o "$work/bin/terraform-provider-onesbuild" .
 CGO_ENABLED=0 GOOS=linux go build -trimpath -ldflags='-s -w' -o examples/quickstart/app/main ./examples/quickstart/hello
-cat >"$work/terraformrc" <<RC
-provider_installation {
-  dev_overrides {
-    "registry.terraform.io/onesbuild/onesbuild" = "$work/bin"
-    "registry.opentofu.org/onesbuild/onesbuild" = "$work/bin"
-  }
-  direct {}
-}
-RC
+write_dev_overrides "$work/terraformrc" "$work/bin"
 export TF_CLI_CONFIG_FILE="$work/terraformrc"
 
 say "$(basename "$tf") apply examples/quickstart"

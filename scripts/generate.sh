@@ -5,6 +5,7 @@
 # dev_overrides, so nothing is downloaded.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/lib.sh
 root=$(pwd)
 eval "$(go run ./scripts/harness terraform)"
 tf=$TF_ACC_TERRAFORM_PATH
@@ -12,15 +13,7 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 mkdir -p "$work/bin" "$work/config"
 go build -o "$work/bin/terraform-provider-onesbuild" .
-cat >"$work/terraformrc" <<RC
-provider_installation {
-  dev_overrides {
-    "registry.terraform.io/onesbuild/onesbuild" = "$work/bin"
-    "registry.opentofu.org/onesbuild/onesbuild" = "$work/bin"
-  }
-  direct {}
-}
-RC
+write_dev_overrides "$work/terraformrc" "$work/bin"
 printf 'terraform {\n  required_providers {\n    onesbuild = { source = "onesbuild/onesbuild" }\n  }\n}\n' >"$work/config/main.tf"
 # tfplugindocs looks the schema up under the provider's short name.
 TF_CLI_CONFIG_FILE="$work/terraformrc" "$tf" -chdir="$work/config" providers schema -json 2>/dev/null |

@@ -360,7 +360,13 @@ func (r *run) watchPod(ctx context.Context) (*corev1.ContainerStateTerminated, e
 	pods := r.b.Client.CoreV1().Pods(r.req.Namespace)
 	selector := fields.OneTermEqualSelector("metadata.name", r.name).String()
 	errorsInARow := 0
+	// retry waits before the next attempt after an API error, or returns
+	// the error to give up with: the context's, or the last one after
+	// maxWatchErrors in a row.
 	retry := func(err error) error {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
 		errorsInARow++
 		if errorsInARow >= maxWatchErrors {
 			return err
@@ -379,9 +385,6 @@ func (r *run) watchPod(ctx context.Context) (*corev1.ContainerStateTerminated, e
 			return nil, &Failure{Reason: ReasonPodDeleted, Message: "the build pod was deleted before the build finished"}
 		}
 		if err != nil {
-			if ctx.Err() != nil {
-				return nil, ctx.Err()
-			}
 			if err := retry(err); err != nil {
 				return nil, err
 			}
@@ -392,9 +395,6 @@ func (r *run) watchPod(ctx context.Context) (*corev1.ContainerStateTerminated, e
 		}
 		w, err := pods.Watch(ctx, metav1.ListOptions{FieldSelector: selector, ResourceVersion: pod.ResourceVersion})
 		if err != nil {
-			if ctx.Err() != nil {
-				return nil, ctx.Err()
-			}
 			if err := retry(err); err != nil {
 				return nil, err
 			}

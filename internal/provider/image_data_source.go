@@ -88,15 +88,7 @@ func (d *imageDataSource) ConfigValidators(context.Context) []datasource.ConfigV
 }
 
 func (d *imageDataSource) Configure(_ context.Context, req datasource.ConfigureRequest, resp *datasource.ConfigureResponse) {
-	if req.ProviderData == nil {
-		return
-	}
-	p, ok := req.ProviderData.(*providerData)
-	if !ok {
-		resp.Diagnostics.AddError("Unexpected Provider Data", fmt.Sprintf("Expected *providerData, got %T. This is a bug in the provider.", req.ProviderData))
-		return
-	}
-	d.p = p
+	d.p = providerDataFrom(req.ProviderData, &resp.Diagnostics)
 }
 
 func (d *imageDataSource) Read(ctx context.Context, req datasource.ReadRequest, resp *datasource.ReadResponse) {

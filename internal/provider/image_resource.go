@@ -40,15 +40,7 @@ func (r *imageResource) Metadata(_ context.Context, req resource.MetadataRequest
 }
 
 func (r *imageResource) Configure(_ context.Context, req resource.ConfigureRequest, resp *resource.ConfigureResponse) {
-	if req.ProviderData == nil {
-		return
-	}
-	p, ok := req.ProviderData.(*providerData)
-	if !ok {
-		resp.Diagnostics.AddError("Unexpected Provider Data", fmt.Sprintf("Expected *providerData, got %T. This is a bug in the provider.", req.ProviderData))
-		return
-	}
-	r.p = p
+	r.p = providerDataFrom(req.ProviderData, &resp.Diagnostics)
 }
 
 func (r *imageResource) ConfigValidators(context.Context) []resource.ConfigValidator {

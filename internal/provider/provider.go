@@ -2,11 +2,13 @@ package provider
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"sync"
 
 	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
 	"github.com/hashicorp/terraform-plugin-framework/datasource"
+	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/provider"
 	"github.com/hashicorp/terraform-plugin-framework/provider/schema"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
@@ -235,6 +237,19 @@ func (p *onesbuildProvider) Resources(context.Context) []func() resource.Resourc
 
 func (p *onesbuildProvider) DataSources(context.Context) []func() datasource.DataSource {
 	return []func() datasource.DataSource{NewImageDataSource}
+}
+
+// providerDataFrom unpacks what Configure handed to a resource or data
+// source; nil until the provider is configured.
+func providerDataFrom(data any, diags *diag.Diagnostics) *providerData {
+	if data == nil {
+		return nil
+	}
+	p, ok := data.(*providerData)
+	if !ok {
+		diags.AddError("Unexpected Provider Data", fmt.Sprintf("Expected *providerData, got %T. This is a bug in the provider.", data))
+	}
+	return p
 }
 
 // lazyCluster connects on first use and remembers the outcome.
