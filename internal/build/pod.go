@@ -18,6 +18,10 @@ const (
 	// dockerConfigDir is where Kaniko looks for registry credentials.
 	dockerConfigDir    = "/kaniko/.docker"
 	dockerConfigVolume = "docker-config"
+	// baseImageCacheDir is where Kaniko's warmer and executor keep base
+	// images (--cache-dir).
+	baseImageCacheDir    = "/cache"
+	baseImageCacheVolume = "base-image-cache"
 )
 
 var nonNameChars = regexp.MustCompile(`[^a-z0-9-]+`)
@@ -72,6 +76,9 @@ func KanikoArgs(r Request) []string {
 		args = append(args, "--cache=true", "--cache-repo="+repo)
 		if r.Cache.TTL > 0 {
 			args = append(args, "--cache-ttl="+r.Cache.TTL.String())
+		}
+		if r.Cache.BaseImageClaim != "" {
+			args = append(args, "--cache-dir="+baseImageCacheDir)
 		}
 	}
 	if r.Insecure {
@@ -148,6 +155,17 @@ func PodFor(r Request) (*corev1.Pod, error) {
 		})
 		container.VolumeMounts = append(container.VolumeMounts, corev1.VolumeMount{
 			Name: dockerConfigVolume, MountPath: dockerConfigDir, ReadOnly: true,
+		})
+	}
+	if r.Cache.Enabled && r.Cache.BaseImageClaim != "" {
+		spec.Volumes = append(spec.Volumes, corev1.Volume{
+			Name: baseImageCacheVolume,
+			VolumeSource: corev1.VolumeSource{PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{
+				ClaimName: r.Cache.BaseImageClaim, ReadOnly: true,
+			}},
+		})
+		container.VolumeMounts = append(container.VolumeMounts, corev1.VolumeMount{
+			Name: baseImageCacheVolume, MountPath: baseImageCacheDir, ReadOnly: true,
 		})
 	}
 	spec.Containers = []corev1.Container{container}

@@ -38,7 +38,7 @@ func TestPodForGolden(t *testing.T) {
 	full.Target = "runtime"
 	full.Labels = map[string]string{"org.opencontainers.image.source": "https://example.com/repo"}
 	full.Platform = "linux/amd64"
-	full.Cache = Cache{Enabled: true, TTL: 6 * time.Hour}
+	full.Cache = Cache{Enabled: true, TTL: 6 * time.Hour, BaseImageClaim: "kaniko-base-images"}
 	full.RegistryAuthSecret = "regcred"
 	full.Insecure = true
 	full.InsecureRegistries = []string{"registry.kube-system.svc.cluster.local:5000", "mirror.local:5000"}

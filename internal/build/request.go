@@ -123,6 +123,10 @@ type Cache struct {
 	Repo string
 	// TTL of cached layers; zero keeps Kaniko's default.
 	TTL time.Duration
+	// BaseImageClaim names a PersistentVolumeClaim holding base images
+	// cached by Kaniko's warmer; it is mounted read-only at /cache
+	// (--cache-dir), so base images are not downloaded again.
+	BaseImageClaim string
 }
 
 var platformPattern = regexp.MustCompile(`^[a-z0-9]+/[a-z0-9_]+(/[a-z0-9]+)?$`)

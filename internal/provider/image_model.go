@@ -58,9 +58,10 @@ type imageResourceModel struct {
 }
 
 type cacheModel struct {
-	Enabled types.Bool   `tfsdk:"enabled"`
-	Repo    types.String `tfsdk:"repo"`
-	TTL     types.String `tfsdk:"ttl"`
+	Enabled        types.Bool   `tfsdk:"enabled"`
+	Repo           types.String `tfsdk:"repo"`
+	TTL            types.String `tfsdk:"ttl"`
+	BaseImageClaim types.String `tfsdk:"base_image_claim"`
 }
 
 type retentionModel struct {
@@ -173,7 +174,7 @@ func (m imageResourceModel) request(ctx context.Context, p *providerData, deadli
 		req.Namespace = p.namespace
 	}
 	if m.Cache != nil && m.Cache.Enabled.ValueBool() {
-		req.Cache = build.Cache{Enabled: true, Repo: m.Cache.Repo.ValueString()}
+		req.Cache = build.Cache{Enabled: true, Repo: m.Cache.Repo.ValueString(), BaseImageClaim: m.Cache.BaseImageClaim.ValueString()}
 		if ttl := m.Cache.TTL.ValueString(); ttl != "" {
 			req.Cache.TTL, _ = time.ParseDuration(ttl) // validated in the schema
 		}

@@ -295,7 +295,7 @@ func TestImageResource_planValidation(t *testing.T) {
 		want       string
 	}{
 		{"two context sources", fmt.Sprintf("context_dir = %q\n context_url = \"git://example.com/app.git\"", dir), `(?s)Invalid Attribute Combination`},
-		{"no context source", ``, `(?s)Invalid Attribute Combination`},
+		{"no context source", ``, `(?s)Missing Attribute Configuration.*context_dir,context_files,context_url`},
 		{"missing context dir", fmt.Sprintf("context_dir = %q", missing), `(?s)Build Context Not Readable.*does-not-exist`},
 		{"missing Dockerfile", fmt.Sprintf("context_dir = %q\n dockerfile = \"Prod.Dockerfile\"", dir), `(?s)Dockerfile Not Found In Context.*Prod.Dockerfile`},
 		{"files without Dockerfile", `context_files = { "main" = "x" }`, `Dockerfile Not Found In Context`},

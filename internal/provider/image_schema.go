@@ -220,6 +220,12 @@ func (r *imageResource) Schema(ctx context.Context, _ resource.SchemaRequest, re
 						Optional: true, Validators: []validator.String{newDurationValidator()},
 						MarkdownDescription: "How long cached layers stay valid, as a Go duration such as `168h` (`--cache-ttl`).",
 					},
+					"base_image_claim": schema.StringAttribute{
+						Optional: true,
+						MarkdownDescription: "PersistentVolumeClaim in the build namespace holding base images cached by Kaniko's warmer " +
+							"(`/kaniko/warmer --cache-dir=/cache --image=...`). It is mounted read-only at `/cache` (`--cache-dir`), " +
+							"so base images are read from it instead of being downloaded on every build.",
+					},
 				},
 			},
 			"retention": schema.SingleNestedBlock{

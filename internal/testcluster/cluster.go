@@ -21,8 +21,6 @@ import (
 	kindlog "sigs.k8s.io/kind/pkg/log"
 )
 
-const nodeRecipeLabel = "dev.onesbuild.recipe"
-
 func nodeImageRecipe() string {
 	return nodeRootfsRecipe() + "\n" + kubernetesComponent.recipe()
 }
@@ -33,7 +31,7 @@ func nodeImageRecipe() string {
 func (h *Harness) ensureNodeImage(ctx context.Context) error {
 	tag := nodeImageRepository + ":" + KubernetesVersion
 	want := recipeHash(nodeImageRecipe())
-	got, err := output(ctx, cmd("docker", "image", "inspect", "-f", "{{index .Config.Labels \""+nodeRecipeLabel+"\"}}", tag))
+	got, err := output(ctx, cmd("docker", "image", "inspect", "-f", "{{index .Config.Labels \""+recipeLabel+"\"}}", tag))
 	if err == nil && got == want {
 		h.Progress.Printf("node image %s: present in Docker", tag)
 		return nil
@@ -70,7 +68,7 @@ func (h *Harness) ensureNodeImage(ctx context.Context) error {
 			Entrypoint: []string{"/usr/local/bin/entrypoint", "/sbin/init"},
 			Env:        []string{"container=docker", "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"},
 			StopSignal: "SIGRTMIN+3",
-			Labels:     map[string]string{nodeRecipeLabel: want},
+			Labels:     map[string]string{recipeLabel: want},
 		})
 		if err != nil {
 			return err

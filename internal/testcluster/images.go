@@ -13,6 +13,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 )
@@ -24,6 +25,9 @@ type registryImage struct {
 	Path string
 	// Public is where the image is published, if anywhere.
 	Public string
+	// Recipe describes what Build makes; an image the harness built from
+	// an older recipe is rebuilt.
+	Recipe string
 	// Build produces the image from source.
 	Build func(ctx context.Context, h *Harness) (v1.Image, error)
 }
@@ -38,6 +42,7 @@ func registryImages() []registryImage {
 		binary := c
 		images = append(images, registryImage{
 			Path: c + ":" + KubernetesVersion, Public: "registry.k8s.io/" + c + ":" + KubernetesVersion,
+			Recipe: kubernetesComponent.recipe(),
 			Build: func(ctx context.Context, h *Harness) (v1.Image, error) {
 				if err := kubernetesComponent.Ensure(ctx, h.Cache, h.Progress); err != nil {
 					return nil, err
@@ -49,6 +54,7 @@ func registryImages() []registryImage {
 	images = append(images,
 		registryImage{
 			Path: "kube-proxy:" + KubernetesVersion, Public: "registry.k8s.io/kube-proxy:" + KubernetesVersion,
+			Recipe: kubernetesComponent.recipe() + nodeRootfsRecipe(),
 			Build: func(ctx context.Context, h *Harness) (v1.Image, error) {
 				if err := kubernetesComponent.Ensure(ctx, h.Cache, h.Progress); err != nil {
 					return nil, err
@@ -66,6 +72,7 @@ func registryImages() []registryImage {
 		},
 		registryImage{
 			Path: "etcd:" + EtcdImageTag, Public: "registry.k8s.io/etcd:" + EtcdImageTag,
+			Recipe: etcdComponent.recipe(),
 			Build: func(ctx context.Context, h *Harness) (v1.Image, error) {
 				if err := etcdComponent.Ensure(ctx, h.Cache, h.Progress); err != nil {
 					return nil, err
@@ -75,6 +82,7 @@ func registryImages() []registryImage {
 		},
 		registryImage{
 			Path: "coredns/coredns:" + CoreDNSVersion, Public: "registry.k8s.io/coredns/coredns:" + CoreDNSVersion,
+			Recipe: corednsComponent.recipe(),
 			Build: func(ctx context.Context, h *Harness) (v1.Image, error) {
 				if err := corednsComponent.Ensure(ctx, h.Cache, h.Progress); err != nil {
 					return nil, err
@@ -84,16 +92,19 @@ func registryImages() []registryImage {
 		},
 		registryImage{
 			Path: "pause:" + PauseVersion, Public: "registry.k8s.io/pause:" + PauseVersion,
-			Build: func(ctx context.Context, h *Harness) (v1.Image, error) { return h.pauseImage(ctx) },
+			Recipe: "pause/v1\n" + KubernetesVersion,
+			Build:  func(ctx context.Context, h *Harness) (v1.Image, error) { return h.pauseImage(ctx) },
 		},
 		registryImage{
 			Path: kanikoImagePath, Public: "gcr.io/" + kanikoImagePath,
-			Build: func(ctx context.Context, h *Harness) (v1.Image, error) { return h.kanikoImage(ctx) },
+			Recipe: kanikoImageRecipe(),
+			Build:  func(ctx context.Context, h *Harness) (v1.Image, error) { return h.kanikoImage(ctx) },
 		},
 		registryImage{
 			// The provider's default executor image, so that builds work
 			// in the harness cluster without setting kaniko_image.
 			Path: "kaniko-project/executor:" + KanikoVersion, Public: "gcr.io/kaniko-project/executor:" + KanikoVersion,
+			Recipe: kanikoImageRecipe(),
 			Build: func(ctx context.Context, h *Harness) (v1.Image, error) {
 				ref, err := name.NewTag(h.hostRegistry()+"/"+kanikoImagePath, name.Insecure)
 				if err != nil {
@@ -103,11 +114,18 @@ func registryImages() []registryImage {
 			},
 		},
 		registryImage{
-			Path:  StudyBaseImage,
-			Build: func(ctx context.Context, h *Harness) (v1.Image, error) { return h.studyBaseImage(ctx) },
+			Path:   StudyBaseImage,
+			Recipe: studyBaseRecipe(),
+			Build:  func(ctx context.Context, h *Harness) (v1.Image, error) { return h.studyBaseImage(ctx) },
 		},
 	)
 	return images
+}
+
+func kanikoImageRecipe() string { return "kaniko-image/v1\n" + kanikoComponent.recipe() }
+
+func studyBaseRecipe() string {
+	return "study-base/v1\n" + DebianSuite + "\n" + strings.Join(studyBasePackages, ",")
 }
 
 // kanikoImagePath is the executor with a busybox shell, like Kaniko's
@@ -187,6 +205,7 @@ func (h *Harness) kanikoImage(ctx context.Context) (v1.Image, error) {
 	}
 	entries := []fileEntry{
 		{Path: "/kaniko/executor", HostPath: kanikoComponent.Binary(h.Cache, "executor"), Mode: 0o755},
+		{Path: "/kaniko/warmer", HostPath: kanikoComponent.Binary(h.Cache, "warmer"), Mode: 0o755},
 		{Path: "/kaniko/ssl/certs/ca-certificates.crt", HostPath: "/etc/ssl/certs/ca-certificates.crt"},
 		{Path: "/kaniko/.docker", Dir: true, Mode: 0o755},
 		{Path: "/etc/nsswitch.conf", Content: []byte("hosts: files dns\n")},
@@ -240,7 +259,7 @@ var studyBasePackages = []string{
 }
 
 func (h *Harness) studyBaseImage(ctx context.Context) (v1.Image, error) {
-	recipe := "study-base/v1\n" + DebianSuite + "\n" + strings.Join(studyBasePackages, ",")
+	recipe := studyBaseRecipe()
 	out := h.Cache.Path("images", "study-base-"+recipeHash(recipe))
 	file := filepath.Join(out, "layer.tar.gz")
 	if !fresh(out, recipe, "layer.tar.gz") {
@@ -299,9 +318,12 @@ func (h *Harness) ensureRegistryImage(ctx context.Context, img registryImage) er
 	if err != nil {
 		return err
 	}
-	if _, err := remote.Head(dst, remote.WithContext(ctx)); err == nil {
+	switch recipe, err := h.registryImageRecipe(ctx, dst); {
+	case err == nil && (recipe == "" || recipe == recipeHash(img.Recipe)):
 		h.Progress.Printf("image %s: present in the local registry", img.Path)
 		return nil
+	case err == nil:
+		h.Progress.Printf("image %s: present but built from an older recipe; rebuilding", img.Path)
 	}
 	for _, src := range h.remoteSources(img.Path, img.Public) {
 		err := h.copyImage(ctx, src, dst)
@@ -316,8 +338,42 @@ func (h *Harness) ensureRegistryImage(ctx context.Context, img registryImage) er
 		if err != nil {
 			return err
 		}
+		if built, err = withLabel(built, recipeLabel, recipeHash(img.Recipe)); err != nil {
+			return err
+		}
 		return remote.Write(dst, built, remote.WithContext(ctx))
 	})
+}
+
+// recipeLabel marks images the harness built with the hash of their
+// recipe.
+const recipeLabel = "dev.onesbuild.recipe"
+
+// registryImageRecipe reads the recipe label of an image in the local
+// registry; "" for images the harness did not build.
+func (h *Harness) registryImageRecipe(ctx context.Context, ref name.Reference) (string, error) {
+	img, err := remote.Image(ref, remote.WithContext(ctx))
+	if err != nil {
+		return "", err
+	}
+	cfg, err := img.ConfigFile()
+	if err != nil {
+		return "", err
+	}
+	return cfg.Config.Labels[recipeLabel], nil
+}
+
+func withLabel(img v1.Image, key, value string) (v1.Image, error) {
+	cfg, err := img.ConfigFile()
+	if err != nil {
+		return nil, err
+	}
+	cfg = cfg.DeepCopy()
+	if cfg.Config.Labels == nil {
+		cfg.Config.Labels = map[string]string{}
+	}
+	cfg.Config.Labels[key] = value
+	return mutate.ConfigFile(img, cfg)
 }
 
 // remoteSources lists where an image may be pulled from, mirror first.

@@ -40,8 +40,11 @@ var (
 	}
 	kanikoComponent = goComponent{
 		Name: "kaniko", Module: "github.com/GoogleContainerTools/kaniko", Version: KanikoVersion,
-		Binaries: []goBinary{{"github.com/GoogleContainerTools/kaniko/cmd/executor", "executor"}},
-		LDFlags:  "-X github.com/GoogleContainerTools/kaniko/pkg/version.version=" + KanikoVersion,
+		Binaries: []goBinary{
+			{"github.com/GoogleContainerTools/kaniko/cmd/executor", "executor"},
+			{"github.com/GoogleContainerTools/kaniko/cmd/warmer", "warmer"},
+		},
+		LDFlags: "-X github.com/GoogleContainerTools/kaniko/pkg/version.version=" + KanikoVersion,
 	}
 	etcdComponent = goComponent{
 		Name: "etcd", Module: "go.etcd.io/etcd/server/v3", Version: EtcdVersion,

@@ -31,6 +31,8 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
@@ -67,6 +69,8 @@ type bench struct {
 	dir     string
 	binary  []byte
 	builder *build.Builder
+	// baseImageClaim holds the warmed base image cache in warm mode.
+	baseImageClaim string
 }
 
 func run(ctx context.Context, runs int, out string, modes []string) error {
@@ -83,7 +87,13 @@ func run(ctx context.Context, runs int, out string, modes []string) error {
 	report := feasibility.Report{Environment: b.environment(ctx)}
 	for _, mode := range modes {
 		if mode == "warm" {
-			fmt.Fprintln(os.Stderr, "warm: filling Kaniko's layer cache and the node with one unmeasured build")
+			fmt.Fprintln(os.Stderr, "warm: caching the base image with Kaniko's warmer, then one unmeasured build for the layer cache and the node")
+			claim, err := b.prepareBaseImageCache(ctx)
+			if err != nil {
+				return err
+			}
+			defer b.removeBaseImageCache(context.WithoutCancel(ctx))
+			b.baseImageClaim = claim
 			if _, err := b.once(ctx, "warm", 0); err != nil {
 				return fmt.Errorf("warm-up build: %w", err)
 			}
@@ -192,7 +202,7 @@ func (b *bench) once(ctx context.Context, mode string, n int) (feasibility.Sampl
 		Deadline:           15 * time.Minute,
 	}
 	if mode == "warm" {
-		req.Cache = build.Cache{Enabled: true}
+		req.Cache = build.Cache{Enabled: true, BaseImageClaim: b.baseImageClaim}
 		req.ExtraArgs = []string{"--cache-copy-layers=true"}
 	}
 	var sampler *cgroupSampler
@@ -234,17 +244,32 @@ func (b *bench) once(ctx context.Context, mode string, n int) (feasibility.Sampl
 	return s, nil
 }
 
-// clearNode removes the executor image and every earlier build from the
-// node's container runtime; containerd then collects their layers.
+// clearNode removes the executor image, the study's base image and every
+// earlier build from the node's container runtime, by every reference
+// (names and the runtime's own ID references), so containerd collects
+// their layers and the next run pulls them again.
 func (b *bench) clearNode(ctx context.Context) error {
-	list, err := exec.CommandContext(ctx, "docker", "exec", b.node, "ctr", "-n", "k8s.io", "images", "ls", "-q").Output()
+	list, err := exec.CommandContext(ctx, "docker", "exec", b.node, "ctr", "-n", "k8s.io", "images", "ls").Output()
 	if err != nil {
 		return fmt.Errorf("listing node images: %w", err)
 	}
+	type row struct{ ref, digest string }
+	var rows []row
+	targets := map[string]bool{}
+	for _, line := range strings.Split(string(list), "\n")[1:] {
+		f := strings.Fields(line)
+		if len(f) < 3 {
+			continue
+		}
+		rows = append(rows, row{f[0], f[2]})
+		if strings.Contains(f[0], "kaniko-project/executor") || strings.Contains(f[0], "/feasibility") || strings.Contains(f[0], "/"+testcluster.StudyBaseImage) {
+			targets[f[2]] = true
+		}
+	}
 	var remove []string
-	for _, ref := range strings.Fields(string(list)) {
-		if strings.Contains(ref, "kaniko-project/executor") || strings.Contains(ref, "/feasibility") || strings.Contains(ref, "/"+testcluster.StudyBaseImage) {
-			remove = append(remove, ref)
+	for _, r := range rows {
+		if targets[r.digest] {
+			remove = append(remove, r.ref)
 		}
 	}
 	if len(remove) == 0 {
@@ -256,6 +281,90 @@ func (b *bench) clearNode(ctx context.Context) error {
 	}
 	return nil
 }
+
+// baseCacheName names the volume, claim and storage class of the warm
+// mode's base image cache.
+const baseCacheName = "onesbuild-feasibility-base-cache"
+
+// prepareBaseImageCache fills a PersistentVolumeClaim with the study's
+// base image using Kaniko's warmer, as a production setup would, so warm
+// builds read the base from it. kind has no volume provisioner offline, so
+// the volume is a hostPath on the node.
+func (b *bench) prepareBaseImageCache(ctx context.Context) (string, error) {
+	core := b.client.CoreV1()
+	size := resource.MustParse("2Gi")
+	pv := &corev1.PersistentVolume{
+		ObjectMeta: metav1.ObjectMeta{Name: baseCacheName},
+		Spec: corev1.PersistentVolumeSpec{
+			Capacity:                      corev1.ResourceList{corev1.ResourceStorage: size},
+			AccessModes:                   []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce},
+			PersistentVolumeReclaimPolicy: corev1.PersistentVolumeReclaimRetain,
+			StorageClassName:              baseCacheName,
+			PersistentVolumeSource: corev1.PersistentVolumeSource{HostPath: &corev1.HostPathVolumeSource{
+				Path: "/var/cache/" + baseCacheName, Type: ptr(corev1.HostPathDirectoryOrCreate),
+			}},
+		},
+	}
+	if _, err := core.PersistentVolumes().Create(ctx, pv, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+		return "", fmt.Errorf("creating the cache volume: %w", err)
+	}
+	pvc := &corev1.PersistentVolumeClaim{
+		ObjectMeta: metav1.ObjectMeta{Name: baseCacheName, Namespace: "default"},
+		Spec: corev1.PersistentVolumeClaimSpec{
+			AccessModes:      []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce},
+			StorageClassName: ptr(baseCacheName),
+			VolumeName:       baseCacheName,
+			Resources:        corev1.VolumeResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceStorage: size}},
+		},
+	}
+	if _, err := core.PersistentVolumeClaims("default").Create(ctx, pvc, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+		return "", fmt.Errorf("creating the cache claim: %w", err)
+	}
+	warmer := &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{GenerateName: "onesbuild-feasibility-warmer-", Namespace: "default"},
+		Spec: corev1.PodSpec{
+			RestartPolicy: corev1.RestartPolicyNever,
+			Containers: []corev1.Container{{
+				Name: "warmer", Image: b.env.KanikoImage,
+				Command: []string{"/kaniko/warmer", "--cache-dir=/cache", "--force", "--image=" + b.env.BaseImage,
+					"--insecure-registry=" + b.env.ClusterRegistry, "--insecure-pull"},
+				VolumeMounts: []corev1.VolumeMount{{Name: "cache", MountPath: "/cache"}},
+			}},
+			Volumes: []corev1.Volume{{Name: "cache", VolumeSource: corev1.VolumeSource{
+				PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: baseCacheName},
+			}}},
+		},
+	}
+	warmer, err := core.Pods("default").Create(ctx, warmer, metav1.CreateOptions{})
+	if err != nil {
+		return "", fmt.Errorf("starting Kaniko's warmer: %w", err)
+	}
+	defer core.Pods("default").Delete(context.WithoutCancel(ctx), warmer.Name, metav1.DeleteOptions{})
+	deadline := time.Now().Add(3 * time.Minute)
+	for time.Now().Before(deadline) {
+		p, err := core.Pods("default").Get(ctx, warmer.Name, metav1.GetOptions{})
+		if err != nil {
+			return "", err
+		}
+		switch p.Status.Phase {
+		case corev1.PodSucceeded:
+			return baseCacheName, nil
+		case corev1.PodFailed:
+			logs, _ := core.Pods("default").GetLogs(warmer.Name, &corev1.PodLogOptions{}).DoRaw(ctx)
+			return "", fmt.Errorf("Kaniko's warmer failed: %s", logs)
+		}
+		time.Sleep(300 * time.Millisecond)
+	}
+	return "", fmt.Errorf("Kaniko's warmer did not finish in 3 minutes")
+}
+
+// removeBaseImageCache deletes the claim and the volume.
+func (b *bench) removeBaseImageCache(ctx context.Context) {
+	_ = b.client.CoreV1().PersistentVolumeClaims("default").Delete(ctx, baseCacheName, metav1.DeleteOptions{})
+	_ = b.client.CoreV1().PersistentVolumes().Delete(ctx, baseCacheName, metav1.DeleteOptions{})
+}
+
+func ptr[T any](v T) *T { return &v }
 
 func (b *bench) environment(ctx context.Context) feasibility.Environment {
 	host, _ := os.Hostname()
@@ -270,7 +379,7 @@ func (b *bench) environment(ctx context.Context) feasibility.Environment {
 		Notes: []string{
 			"Phases come from the build engine the provider uses: the local clock for executor start, context upload and totals; Kaniko's timestamped log for base image pull, build and push.",
 			"Peak CPU and memory are read from the executor container's cgroup on the node every 100 ms; CPU is the highest rate over one interval, memory includes page cache.",
-			"Cold: executor image and earlier builds removed from the node, no layer cache. Warm: executor and base layers on the node, Kaniko registry layer cache on.",
+			"Cold: executor image, base image and earlier builds removed from the node, no Kaniko cache. Warm: executor and earlier layers on the node, Kaniko's registry layer cache filled, and the base image read from a volume filled by Kaniko's warmer (cache { base_image_claim }).",
 		},
 	}
 	for name, q := range build.DefaultResources.Requests {
