@@ -187,6 +187,11 @@ func (b *Builder) createPod(ctx context.Context, pod *corev1.Pod) (*corev1.Pod, 
 const maxCreateAttempts = 4
 
 func transientAPIError(err error) bool {
+	// A namespace created moments ago has no default service account
+	// yet; the service account controller adds it within seconds.
+	if apierrors.IsForbidden(err) && strings.Contains(err.Error(), "error looking up service account") {
+		return true
+	}
 	return apierrors.IsServerTimeout(err) || apierrors.IsTimeout(err) || apierrors.IsTooManyRequests(err) ||
 		apierrors.IsConflict(err) || apierrors.IsInternalError(err) || apierrors.IsServiceUnavailable(err) ||
 		utilnet.IsConnectionRefused(err) || utilnet.IsConnectionReset(err)

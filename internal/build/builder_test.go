@@ -462,6 +462,20 @@ func TestTransientCreateErrorsAreRetried(t *testing.T) {
 		t.Fatalf("Build after two transient create errors: %v", err)
 	}
 
+	newNamespace := fakeCluster()
+	missingSA := 1
+	newNamespace.PrependReactor("create", "pods", func(k8stesting.Action) (bool, runtime.Object, error) {
+		if missingSA > 0 {
+			missingSA--
+			return true, nil, apierrors.NewForbidden(corev1.Resource("pods"), "", errors.New(`error looking up service account builds/default: serviceaccount "default" not found`))
+		}
+		return false, nil, nil
+	})
+	kubelet(t, newNamespace, "builds", running, terminated(0, testDigest))
+	if _, err := (&Builder{Client: newNamespace, Attacher: &recordingAttacher{}}).Build(ctx, requestWithContext("x")); err != nil {
+		t.Fatalf("Build in a namespace whose service account appeared a moment later: %v", err)
+	}
+
 	forbidden := fakeCluster()
 	forbidden.PrependReactor("create", "pods", func(k8stesting.Action) (bool, runtime.Object, error) {
 		return true, nil, apierrors.NewForbidden(corev1.Resource("pods"), "", errors.New("RBAC"))

@@ -47,6 +47,12 @@ var metricLabels = map[Metric]string{
 	ImageSize:     "Image size (compressed)",
 }
 
+// chartLabels are the short names of the chart's legend.
+var chartLabels = map[Metric]string{
+	ExecutorStart: "Executor start", ContextUpload: "Context upload", BaseImagePull: "Base image pull",
+	Build: "Build", Push: "Push", RunFirstLog: "Run built image to first log line",
+}
+
 // Study holds the figures the original feasibility study reported.
 var Study = map[Metric]float64{
 	BaseImagePull: 6,
@@ -295,7 +301,7 @@ func (r Report) SVG() string {
 	for i, m := range PhaseMetrics {
 		x := 10 + float64(i%3)*250
 		y := ly + float64(i/3)*20
-		fmt.Fprintf(&b, `<rect x="%.0f" y="%.0f" width="12" height="12" fill="%s"/><text x="%.0f" y="%.0f">%s</text>`+"\n", x, y, colors[m], x+16, y+10, metricLabels[m])
+		fmt.Fprintf(&b, `<rect x="%.0f" y="%.0f" width="12" height="12" fill="%s"/><text x="%.0f" y="%.0f">%s</text>`+"\n", x, y, colors[m], x+16, y+10, chartLabels[m])
 	}
 	b.WriteString("</svg>\n")
 	return b.String()

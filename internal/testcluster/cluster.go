@@ -194,7 +194,36 @@ func (h *Harness) ensureCluster(ctx context.Context) error {
 	if err := h.WireRegistry(ctx); err != nil {
 		return err
 	}
-	return h.Progress.Step("wait for CoreDNS and kube-proxy", func() error { return h.waitSystemPods(ctx, 3*time.Minute) })
+	return h.Progress.Step("wait for CoreDNS, kube-proxy and the default service account", func() error {
+		if err := h.waitSystemPods(ctx, 3*time.Minute); err != nil {
+			return err
+		}
+		return h.waitDefaultServiceAccount(ctx, time.Minute)
+	})
+}
+
+// waitDefaultServiceAccount waits for default/default: pods cannot be
+// created in a namespace before its service account exists.
+func (h *Harness) waitDefaultServiceAccount(ctx context.Context, timeout time.Duration) error {
+	client, err := h.client()
+	if err != nil {
+		return err
+	}
+	deadline := time.Now().Add(timeout)
+	for {
+		_, err := client.CoreV1().ServiceAccounts("default").Get(ctx, "default", metav1.GetOptions{})
+		if err == nil {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("service account default/default missing after %s: %w", timeout, err)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
 }
 
 func (h *Harness) client() (kubernetes.Interface, error) {
@@ -225,7 +254,10 @@ func (h *Harness) healthy(ctx context.Context) error {
 			return fmt.Errorf("node %s is not Ready", n.Name)
 		}
 	}
-	return h.waitSystemPods(ctx, 15*time.Second)
+	if err := h.waitSystemPods(ctx, 15*time.Second); err != nil {
+		return err
+	}
+	return h.waitDefaultServiceAccount(ctx, 15*time.Second)
 }
 
 func nodeReady(n corev1.Node) bool {

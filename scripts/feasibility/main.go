@@ -379,7 +379,8 @@ func (b *bench) environment(ctx context.Context) feasibility.Environment {
 		Notes: []string{
 			"Phases come from the build engine the provider uses: the local clock for executor start, context upload and totals; Kaniko's timestamped log for base image pull, build and push.",
 			"Peak CPU and memory are read from the executor container's cgroup on the node every 100 ms; CPU is the highest rate over one interval, memory includes page cache.",
-			"Cold: executor image, base image and earlier builds removed from the node, no Kaniko cache. Warm: executor and earlier layers on the node, Kaniko's registry layer cache filled, and the base image read from a volume filled by Kaniko's warmer (cache { base_image_claim }).",
+			"Cold: executor image, base image and earlier builds removed from the node, no Kaniko cache. Warm: executor and earlier layers on the node, Kaniko's registry layer cache filled, and the base image read from a volume filled by Kaniko's warmer (cache { base_image_claim }); the warm executor start includes mounting that volume.",
+			"Each run changes the application binary, as a code change would, so the COPY layer is new every time; the registry runs on the same host as the cluster.",
 		},
 	}
 	for name, q := range build.DefaultResources.Requests {
