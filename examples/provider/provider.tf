@@ -15,6 +15,8 @@ provider "onesbuild" {
   }
 
   max_concurrent_builds = 4
+  push_retry            = 5
+  image_download_retry  = 5
 }
 
 # Or with explicit credentials, for example from a cloud provider's

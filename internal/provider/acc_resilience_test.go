@@ -184,3 +184,88 @@ resource "onesbuild_image" "queued" {
 		}},
 	})
 }
+
+func TestAccImageResource_historyRetentionAndDefaults(t *testing.T) {
+	a := newAccEnv(t)
+	ctx := context.Background()
+	repo := uniqueRepo(a, "history")
+	config := func(version string) string {
+		return a.providerBlock() + fmt.Sprintf(`
+resource "onesbuild_image" "app" {
+  repository        = %q
+  context_files     = { "version" = %q }
+  dockerfile_inline = "FROM %s\nCOPY version /version\n"
+  keep_build_pod    = true
+  retention {
+    keep_last = 1
+  }
+}
+
+data "onesbuild_image" "app" {
+  repository = onesbuild_image.app.repository
+  digest     = onesbuild_image.app.digest
+}
+`, repo, version, a.env.BaseImage)
+	}
+	var first string
+	// keep_build_pod leaves the pods for inspection; remove them after.
+	cleanup := func() error {
+		return a.client.CoreV1().Pods("default").DeleteCollection(ctx, metav1.DeleteOptions{GracePeriodSeconds: new(int64)},
+			metav1.ListOptions{LabelSelector: build.LabelManagedBy + "=" + build.ManagedBy})
+	}
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: a.factories(),
+		Steps: []resource.TestStep{
+			{
+				Config: config("1"),
+				Check: func(s *terraform.State) error {
+					first = stateAttr(s, "onesbuild_image.app", "digest")
+					if got, want := stateAttr(s, "data.onesbuild_image.app", "context_sha256"), stateAttr(s, "onesbuild_image.app", "context_sha256"); got != want {
+						return fmt.Errorf("image label context hash = %q, want %q", got, want)
+					}
+					if got := stateAttr(s, "data.onesbuild_image.app", "provider_version"); got != "acc" {
+						return fmt.Errorf("provider_version label = %q", got)
+					}
+					if stateAttr(s, "data.onesbuild_image.app", "created") == "" {
+						return fmt.Errorf("no creation time on the image")
+					}
+					pod, err := a.client.CoreV1().Pods("default").Get(ctx, strings.TrimPrefix(stateAttr(s, "onesbuild_image.app", "build_pod"), "default/"), metav1.GetOptions{})
+					if err != nil {
+						return fmt.Errorf("keep_build_pod did not keep the pod: %w", err)
+					}
+					res := pod.Spec.Containers[0].Resources
+					if res.Requests.Cpu().String() != "500m" || res.Requests.Memory().String() != "512Mi" || res.Limits.Memory().String() != "2Gi" {
+						return fmt.Errorf("build pod resources = %v, want the documented defaults", res)
+					}
+					return cleanup()
+				},
+			},
+			{
+				Config: config("2"),
+				Check: func(s *terraform.State) error {
+					if err := cleanup(); err != nil {
+						return err
+					}
+					if _, err := a.reg.Describe(ctx, repo, first); err == nil {
+						return fmt.Errorf("keep_last = 1 kept the previous build %s", first)
+					}
+					tags, err := a.reg.ListTags(ctx, repo)
+					if err != nil {
+						return err
+					}
+					history := 0
+					for _, tag := range tags {
+						if strings.HasPrefix(tag, "onesbuild-") {
+							history++
+						}
+					}
+					if history != 1 {
+						return fmt.Errorf("history tags after pruning = %v, want one", tags)
+					}
+					_, err = a.reg.Describe(ctx, repo, stateAttr(s, "onesbuild_image.app", "digest"))
+					return err
+				},
+			},
+		},
+	})
+}

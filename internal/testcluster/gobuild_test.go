@@ -3,6 +3,8 @@ package testcluster
 import (
 	"strings"
 	"testing"
+
+	"github.com/onesbuild/terraform-provider-onesbuild/internal/hostprep"
 )
 
 func TestWrapperGoMod(t *testing.T) {
@@ -63,5 +65,30 @@ func TestRecipeChangesWithVersion(t *testing.T) {
 	c := Cache{Dir: t.TempDir()}
 	if fresh(a.Dir(c), a.recipe(), "executor") {
 		t.Fatal("an empty cache was reported fresh")
+	}
+}
+
+func TestPrivilegedProblem(t *testing.T) {
+	const full hostprep.CapabilitySet = 0x000001ffffffffff
+	const lacksSysResource hostprep.CapabilitySet = 0x000001fffeffffff
+	if p := privilegedProblem(full, "runc"); p != "" {
+		t.Errorf("complete bounding set reported %q", p)
+	}
+	if p := privilegedProblem(lacksSysResource, capFilterRuntime); p != "" {
+		t.Errorf("wrapper installed but reported %q", p)
+	}
+	p := privilegedProblem(lacksSysResource, "runc")
+	if !strings.Contains(p, "CAP_SYS_RESOURCE") || !strings.Contains(p, capFilterRuntime) {
+		t.Errorf("problem %q does not name the missing capability and the fix", p)
+	}
+}
+
+func TestHostsToml(t *testing.T) {
+	got := hostsToml("registry.k8s.io", "onesbuild-registry:5000")
+	if !strings.Contains(got, `server = "https://registry.k8s.io"`) || !strings.Contains(got, `[host."http://onesbuild-registry:5000"]`) {
+		t.Errorf("hosts.toml for registry.k8s.io:\n%s", got)
+	}
+	if got := hostsToml("localhost:5000", "onesbuild-registry:5000"); !strings.Contains(got, `server = "http://onesbuild-registry:5000"`) {
+		t.Errorf("hosts.toml for localhost:5000 must not fall back to the node itself:\n%s", got)
 	}
 }

@@ -23,6 +23,11 @@ resource "onesbuild_image" "app" {
     ttl     = "168h"
   }
 
+  # Keep the last five builds of this resource in the registry.
+  retention {
+    keep_last = 5
+  }
+
   timeouts {
     create = "30m"
   }
