@@ -114,20 +114,7 @@ resource "onesbuild_image" "app" {
 							return fmt.Errorf("build %s within keep_last was deleted: %v", d, err)
 						}
 					}
-					tags, err := reg.ListTags(ctx, repo)
-					if err != nil {
-						return err
-					}
-					history := 0
-					for _, tag := range tags {
-						if strings.HasPrefix(tag, "onesbuild-") {
-							history++
-						}
-					}
-					if history != 2 {
-						return fmt.Errorf("%d history tags left (%v), want 2", history, tags)
-					}
-					return nil
+					return expectHistoryTags(ctx, reg, repo, 2)
 				},
 			},
 		},
@@ -162,4 +149,23 @@ resource "onesbuild_image" "many" {
 			},
 		}},
 	})
+}
+
+// expectHistoryTags checks how many retention history tags the
+// repository holds.
+func expectHistoryTags(ctx context.Context, reg *registry.Client, repo string, want int) error {
+	tags, err := reg.ListTags(ctx, repo)
+	if err != nil {
+		return err
+	}
+	history := 0
+	for _, tag := range tags {
+		if strings.HasPrefix(tag, "onesbuild-") {
+			history++
+		}
+	}
+	if history != want {
+		return fmt.Errorf("%d history tags in %s (%v), want %d", history, repo, tags, want)
+	}
+	return nil
 }
