@@ -27,6 +27,23 @@ const (
 	ReasonWatch          FailureReason = "WatchFailed"
 )
 
+// reasonPhrases word each reason for error strings.
+var reasonPhrases = map[FailureReason]string{
+	ReasonInvalidRequest: "invalid build request",
+	ReasonSecretMissing:  "registry auth secret not usable",
+	ReasonPodCreate:      "build pod not created",
+	ReasonImagePull:      "executor image not pullable",
+	ReasonContainerSetup: "executor container not started",
+	ReasonUnschedulable:  "build pod unschedulable",
+	ReasonContextUpload:  "build context upload failed",
+	ReasonPodFailed:      "build pod failed",
+	ReasonPodDeleted:     "build pod deleted",
+	ReasonInvalidDigest:  "no valid digest reported",
+	ReasonTimeout:        "build timed out",
+	ReasonCanceled:       "build cancelled",
+	ReasonWatch:          "build pod not observable",
+}
+
 // podLost reports whether the reason means the pod went away before the
 // executor finished, so that the same build in a new pod may succeed.
 func (r FailureReason) podLost() bool {
@@ -51,11 +68,13 @@ type Failure struct {
 
 func (f *Failure) Error() string {
 	var b strings.Builder
-	switch f.Reason {
-	case ReasonExecutorFailed:
+	switch phrase, ok := reasonPhrases[f.Reason]; {
+	case f.Reason == ReasonExecutorFailed:
 		fmt.Fprintf(&b, "kaniko exited with code %d", f.ExitCode)
+	case ok:
+		b.WriteString(phrase)
 	default:
-		b.WriteString(strings.ToLower(string(f.Reason[:1])) + string(f.Reason[1:]))
+		b.WriteString(string(f.Reason))
 	}
 	if f.Pod != "" {
 		fmt.Fprintf(&b, " (pod %s)", f.Pod)

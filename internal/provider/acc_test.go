@@ -27,6 +27,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/statecheck"
 	"github.com/hashicorp/terraform-plugin-testing/terraform"
 	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
@@ -479,5 +480,53 @@ resource "onesbuild_image" "many" {
 				return a.noBuildPodsLeft(ctx)
 			},
 		}},
+	})
+}
+
+func TestAccImageResource_registryAuthSecret(t *testing.T) {
+	a := newAccEnv(t)
+	ctx := context.Background()
+	secrets := a.client.CoreV1().Secrets("default")
+	name := fmt.Sprintf("onesbuild-acc-regcred-%d", time.Now().UnixNano()%1_000_000)
+	// The local registry needs no credentials; a valid Docker config for
+	// it proves the secret is mounted where Kaniko reads it without
+	// breaking the push.
+	secret := &corev1.Secret{
+		ObjectMeta: metav1.ObjectMeta{Name: name},
+		Type:       corev1.SecretTypeDockerConfigJson,
+		Data: map[string][]byte{corev1.DockerConfigJsonKey: []byte(fmt.Sprintf(
+			`{"auths":{%q:{"auth":"dXNlcjpwYXNz"}}}`, a.env.ClusterRegistry))},
+	}
+	if _, err := secrets.Create(ctx, secret, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = secrets.Delete(context.Background(), name, metav1.DeleteOptions{}) })
+	config := func(secretName string) string {
+		return a.providerBlock() + fmt.Sprintf(`
+resource "onesbuild_image" "auth" {
+  repository           = %q
+  context_files        = { "x" = "y" }
+  dockerfile_inline    = "FROM %s\nCOPY x /x\n"
+  registry_auth_secret = %q
+}
+`, uniqueRepo(a, "auth"), a.env.BaseImage, secretName)
+	}
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: a.factories(),
+		Steps: []resource.TestStep{
+			{
+				Config:      config("no-such-secret"),
+				ExpectError: regexp.MustCompile(`(?s)Registry Auth Secret Not Usable.*"no-such-secret" does not exist.*kubectl create secret\s+docker-registry`),
+			},
+			{
+				Config: config(name),
+				Check: func(s *terraform.State) error {
+					if !digestPattern.MatchString(stateAttr(s, "onesbuild_image.auth", "digest")) {
+						return fmt.Errorf("no digest")
+					}
+					return a.noBuildPodsLeft(ctx)
+				},
+			},
+		},
 	})
 }

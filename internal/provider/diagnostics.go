@@ -76,6 +76,9 @@ func addBuildError(diags *diag.Diagnostics, err error, timeout time.Duration) {
 	if f.Pod != "" {
 		fmt.Fprintf(&detail, " (build pod %s, now deleted unless keep_build_pod is set)", f.Pod)
 	}
+	if f.Message != "" && f.Reason != build.ReasonExecutorFailed {
+		detail.WriteString(": " + f.Message)
+	}
 	detail.WriteString(".\n\n" + advice.advice)
 	if len(f.LogTail) > 0 {
 		fmt.Fprintf(&detail, "\n\nLast %d lines of the Kaniko log:\n  %s", len(f.LogTail), strings.Join(f.LogTail, "\n  "))

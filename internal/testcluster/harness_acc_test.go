@@ -3,6 +3,7 @@ package testcluster
 import (
 	"bufio"
 	"context"
+	"errors"
 	"io"
 	"os"
 	"strings"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
@@ -123,3 +125,52 @@ type testLogger struct{ t *testing.T }
 
 func (l testLogger) Step(msg string, kv ...any) { l.t.Log(append([]any{msg}, kv...)...) }
 func (l testLogger) Output(line string)         { l.t.Log("kaniko: " + line) }
+
+// TestHarnessCancelledBuildLeavesNoPod cancels a real build while Kaniko
+// runs, as Ctrl-C in terraform apply does, and checks the pod is gone.
+func TestHarnessCancelledBuildLeavesNoPod(t *testing.T) {
+	if os.Getenv("TF_ACC") == "" && os.Getenv("ONESBUILD_HARNESS") == "" {
+		t.Skip("needs Docker and a kind cluster: set TF_ACC=1 or ONESBUILD_HARNESS=1 (make testacc)")
+	}
+	env, err := LoadEnv(New(OptionsFromEnv(io.Discard)).EnvPath())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := clientcmd.BuildConfigFromFlags("", env.Kubeconfig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	client, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := buildcontext.Source{Files: map[string]string{"x": "y"}, DockerfileInline: "FROM " + env.BaseImage + "\nRUN sleep 120\n"}
+	ctx, cancel := context.WithCancel(context.Background())
+	b := &build.Builder{Client: client, Attacher: &kube.PodAttacher{Config: cfg, Client: client}, Log: testLogger{t},
+		OnExecutorStarted: func(*corev1.Pod) { time.AfterFunc(2*time.Second, cancel) }}
+	start := time.Now()
+	res, err := b.Build(ctx, build.Request{
+		Namespace: "default", Repository: env.ClusterRegistry + "/cancelled", Tags: []string{"latest"},
+		WriteContext: func(w io.Writer) error { _, err := src.WriteGzip(w, nil); return err },
+		Dockerfile:   src.Dockerfile(), KanikoImage: env.KanikoImage, InsecureRegistries: []string{env.ClusterRegistry},
+		Deadline: 10 * time.Minute,
+	})
+	var f *build.Failure
+	if !errors.As(err, &f) || f.Reason != build.ReasonCanceled {
+		t.Fatalf("err = %v, want a cancelled build", err)
+	}
+	if took := time.Since(start); took > 30*time.Second {
+		t.Fatalf("cancelling took %s", took)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		_, err := client.CoreV1().Pods("default").Get(context.Background(), res.Pod, metav1.GetOptions{})
+		if apierrors.IsNotFound(err) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("build pod %s still exists 30s after the cancel (err %v)", res.Pod, err)
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+}
