@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
@@ -169,4 +170,18 @@ func overrides(o ConnectionOptions) *clientcmd.ConfigOverrides {
 		ov.AuthInfo.Exec = exec
 	}
 	return ov
+}
+
+// ClientsFromKubeconfig connects with the current context of one
+// kubeconfig file, as the harness, its tests and scripts do.
+func ClientsFromKubeconfig(path string) (*rest.Config, kubernetes.Interface, error) {
+	cfg, err := clientcmd.BuildConfigFromFlags("", path)
+	if err != nil {
+		return nil, nil, fmt.Errorf("loading kubeconfig %s: %w", path, err)
+	}
+	client, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return nil, nil, fmt.Errorf("creating a client from %s: %w", path, err)
+	}
+	return cfg, client, nil
 }

@@ -30,7 +30,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/onesbuild/terraform-provider-onesbuild/internal/build"
 	"github.com/onesbuild/terraform-provider-onesbuild/internal/kube"
@@ -64,12 +63,7 @@ func newAccEnv(t *testing.T) *accEnv {
 			accErr = err
 			return
 		}
-		cfg, err := clientcmd.BuildConfigFromFlags("", env.Kubeconfig)
-		if err != nil {
-			accErr = err
-			return
-		}
-		client, err := kubernetes.NewForConfig(cfg)
+		_, client, err := kube.ClientsFromKubeconfig(env.Kubeconfig)
 		if err != nil {
 			accErr = err
 			return

@@ -15,10 +15,11 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/tools/clientcmd"
 	"sigs.k8s.io/kind/pkg/apis/config/v1alpha4"
 	"sigs.k8s.io/kind/pkg/cluster"
 	kindlog "sigs.k8s.io/kind/pkg/log"
+
+	"github.com/onesbuild/terraform-provider-onesbuild/internal/kube"
 )
 
 func nodeImageRecipe() string {
@@ -227,11 +228,8 @@ func (h *Harness) waitDefaultServiceAccount(ctx context.Context, timeout time.Du
 }
 
 func (h *Harness) client() (kubernetes.Interface, error) {
-	cfg, err := clientcmd.BuildConfigFromFlags("", h.kubeconfigPath())
-	if err != nil {
-		return nil, err
-	}
-	return kubernetes.NewForConfig(cfg)
+	_, client, err := kube.ClientsFromKubeconfig(h.kubeconfigPath())
+	return client, err
 }
 
 // healthy checks that the node is Ready and the system pods run.

@@ -14,7 +14,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/tools/clientcmd"
+	"k8s.io/client-go/rest"
 
 	"github.com/onesbuild/terraform-provider-onesbuild/internal/build"
 	"github.com/onesbuild/terraform-provider-onesbuild/internal/buildcontext"
@@ -27,9 +27,7 @@ import (
 // localhost:5000/<image>@<digest> is pulled by the node and runs.
 // It needs Docker and runs with TF_ACC=1 or ONESBUILD_HARNESS=1.
 func TestHarnessBuildPushPullRun(t *testing.T) {
-	if os.Getenv("TF_ACC") == "" && os.Getenv("ONESBUILD_HARNESS") == "" {
-		t.Skip("needs Docker and a kind cluster: set TF_ACC=1 or ONESBUILD_HARNESS=1 (make testacc)")
-	}
+	requireCluster(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 80*time.Minute)
 	defer cancel()
 	h := New(OptionsFromEnv(testWriter{t}))
@@ -37,14 +35,7 @@ func TestHarnessBuildPushPullRun(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg, err := clientcmd.BuildConfigFromFlags("", env.Kubeconfig)
-	if err != nil {
-		t.Fatal(err)
-	}
-	client, err := kubernetes.NewForConfig(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg, client := clientsOf(t, env)
 	src := buildcontext.Source{
 		Files:            map[string]string{"message": "harness-ok\n"},
 		DockerfileInline: "FROM " + env.BaseImage + "\nCOPY message /message\nRUN cat /message > /from-run.txt\nCMD [\"cat\", \"/from-run.txt\"]\n",
@@ -85,6 +76,23 @@ func TestHarnessBuildPushPullRun(t *testing.T) {
 	if phase != corev1.PodSucceeded || strings.TrimSpace(string(logs)) != "harness-ok" {
 		t.Fatalf("pod from the built image ended %s with log %q, want Succeeded and harness-ok", phase, logs)
 	}
+}
+
+// requireCluster skips unless the run may use Docker and a kind cluster.
+func requireCluster(t *testing.T) {
+	t.Helper()
+	if os.Getenv("TF_ACC") == "" && os.Getenv("ONESBUILD_HARNESS") == "" {
+		t.Skip("needs Docker and a kind cluster: set TF_ACC=1 or ONESBUILD_HARNESS=1 (make testacc)")
+	}
+}
+
+func clientsOf(t *testing.T, env *Env) (*rest.Config, kubernetes.Interface) {
+	t.Helper()
+	cfg, client, err := kube.ClientsFromKubeconfig(env.Kubeconfig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg, client
 }
 
 func waitPodDone(ctx context.Context, t *testing.T, client kubernetes.Interface, name string) corev1.PodPhase {
@@ -129,21 +137,12 @@ func (l testLogger) Output(line string)         { l.t.Log("kaniko: " + line) }
 // TestHarnessCancelledBuildLeavesNoPod cancels a real build while Kaniko
 // runs, as Ctrl-C in terraform apply does, and checks the pod is gone.
 func TestHarnessCancelledBuildLeavesNoPod(t *testing.T) {
-	if os.Getenv("TF_ACC") == "" && os.Getenv("ONESBUILD_HARNESS") == "" {
-		t.Skip("needs Docker and a kind cluster: set TF_ACC=1 or ONESBUILD_HARNESS=1 (make testacc)")
-	}
+	requireCluster(t)
 	env, err := LoadEnv(New(OptionsFromEnv(io.Discard)).EnvPath())
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg, err := clientcmd.BuildConfigFromFlags("", env.Kubeconfig)
-	if err != nil {
-		t.Fatal(err)
-	}
-	client, err := kubernetes.NewForConfig(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg, client := clientsOf(t, env)
 	src := buildcontext.Source{Files: map[string]string{"x": "y"}, DockerfileInline: "FROM " + env.BaseImage + "\nRUN sleep 120\n"}
 	ctx, cancel := context.WithCancel(context.Background())
 	b := &build.Builder{Client: client, Attacher: &kube.PodAttacher{Config: cfg, Client: client}, Log: testLogger{t},

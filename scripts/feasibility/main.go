@@ -36,7 +36,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
-	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/onesbuild/terraform-provider-onesbuild/internal/build"
 	"github.com/onesbuild/terraform-provider-onesbuild/internal/buildcontext"
@@ -137,11 +136,7 @@ func run(ctx context.Context, runs int, out string, modes []string) error {
 }
 
 func newBench(ctx context.Context, env *testcluster.Env) (*bench, error) {
-	cfg, err := clientcmd.BuildConfigFromFlags("", env.Kubeconfig)
-	if err != nil {
-		return nil, err
-	}
-	client, err := kubernetes.NewForConfig(cfg)
+	cfg, client, err := kube.ClientsFromKubeconfig(env.Kubeconfig)
 	if err != nil {
 		return nil, err
 	}

@@ -27,9 +27,6 @@ import (
 	"syscall"
 	"time"
 
-	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/tools/clientcmd"
-
 	"github.com/onesbuild/terraform-provider-onesbuild/internal/kube"
 
 	"github.com/onesbuild/terraform-provider-onesbuild/internal/testcluster"
@@ -59,11 +56,7 @@ func run(ctx context.Context, h *testcluster.Harness, verb string, args []string
 		if err != nil {
 			return err
 		}
-		cfg, err := clientcmd.BuildConfigFromFlags("", env.Kubeconfig)
-		if err != nil {
-			return err
-		}
-		client, err := kubernetes.NewForConfig(cfg)
+		_, client, err := kube.ClientsFromKubeconfig(env.Kubeconfig)
 		if err != nil {
 			return err
 		}
