@@ -25,6 +25,11 @@ const (
 	ReasonTimeout        FailureReason = "Timeout"
 	ReasonCanceled       FailureReason = "Canceled"
 	ReasonWatch          FailureReason = "WatchFailed"
+	ReasonOOMKilled      FailureReason = "OOMKilled"
+	ReasonContextRead    FailureReason = "ContextReadFailed"
+	ReasonNotEligible    FailureReason = "NotEligibleForDirect"
+	ReasonBaseImage      FailureReason = "BaseImageUnavailable"
+	ReasonRegistry       FailureReason = "RegistryFailed"
 )
 
 // reasonPhrases word each reason for error strings.
@@ -42,6 +47,11 @@ var reasonPhrases = map[FailureReason]string{
 	ReasonTimeout:        "build timed out",
 	ReasonCanceled:       "build cancelled",
 	ReasonWatch:          "build pod not observable",
+	ReasonOOMKilled:      "executor ran out of memory",
+	ReasonContextRead:    "build context not readable",
+	ReasonNotEligible:    "Dockerfile not eligible for a direct build",
+	ReasonBaseImage:      "base image not available",
+	ReasonRegistry:       "registry request failed",
 }
 
 // podLost reports whether the reason means the pod went away before the
@@ -60,6 +70,9 @@ type Failure struct {
 	Message string
 	// ExitCode is the executor's exit code for ReasonExecutorFailed.
 	ExitCode int32
+	// MemoryLimit is the executor's memory limit for ReasonOOMKilled, as a
+	// Kubernetes quantity; empty when it had none.
+	MemoryLimit string
 	// LogTail holds the executor's last log lines, oldest first.
 	LogTail []string
 	// Err is the underlying error, if any.

@@ -2,7 +2,6 @@ package buildcontext
 
 import (
 	"archive/tar"
-	"compress/gzip"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -78,10 +77,20 @@ func (s Source) Validate() error {
 	if err := checkRelative(df); err != nil {
 		return fmt.Errorf("dockerfile path: %w", err)
 	}
+	cleaned := map[string]string{}
 	for p := range s.Files {
 		if err := checkRelative(p); err != nil {
 			return fmt.Errorf("context file %q: %w", p, err)
 		}
+		c := path.Clean(p)
+		if other, dup := cleaned[c]; dup {
+			a, b := other, p
+			if b < a {
+				a, b = b, a
+			}
+			return &DuplicateFileError{Path: c, Keys: [2]string{a, b}}
+		}
+		cleaned[c] = p
 	}
 	if s.DockerfileInline != "" {
 		return nil
@@ -104,6 +113,18 @@ func (s Source) Validate() error {
 		return &MissingDockerfileError{Path: df, In: s.Dir}
 	}
 	return nil
+}
+
+// DuplicateFileError reports two context_files keys naming the same
+// file, such as "Dockerfile" and "./Dockerfile"; which content wins would
+// depend on map order.
+type DuplicateFileError struct {
+	Path string
+	Keys [2]string
+}
+
+func (e *DuplicateFileError) Error() string {
+	return fmt.Sprintf("context files %q and %q are the same file %q", e.Keys[0], e.Keys[1], e.Path)
 }
 
 // MissingDockerfileError reports that the Dockerfile is not in the context.
@@ -161,27 +182,6 @@ func (s Source) WriteTar(w io.Writer) (Summary, error) {
 	}
 	sum.SHA256 = "sha256:" + hex.EncodeToString(h.Sum(nil))
 	return sum, nil
-}
-
-// WriteGzip writes the gzip-compressed archive to w. Before the gzip
-// trailer is written, verify is called with the archive's summary; if it
-// returns an error the stream is left truncated, so a reader (Kaniko)
-// fails instead of building a context that differs from the plan.
-func (s Source) WriteGzip(w io.Writer, verify func(Summary) error) (Summary, error) {
-	gz, err := gzip.NewWriterLevel(w, gzip.BestSpeed)
-	if err != nil {
-		return Summary{}, err
-	}
-	sum, err := s.WriteTar(gz)
-	if err != nil {
-		return sum, err
-	}
-	if verify != nil {
-		if err := verify(sum); err != nil {
-			return sum, err
-		}
-	}
-	return sum, gz.Close()
 }
 
 type entry struct {
@@ -271,7 +271,20 @@ func alwaysSent(rel, dockerfile string) bool {
 	return rel == ".dockerignore" || rel == path.Clean(dockerfile)
 }
 
+// isAncestor reports whether dir holds the file p (both slash-separated,
+// relative to the context).
+func isAncestor(dir, p string) bool {
+	return strings.HasPrefix(path.Clean(p), dir+"/")
+}
+
 func dirEntries(root, dockerfile string) ([]entry, error) {
+	// A context directory that is itself a symlink (a "current" link to a
+	// release directory, say) means its target: WalkDir does not follow
+	// a symlinked root and would archive nothing.
+	root, err := filepath.EvalSymlinks(root)
+	if err != nil {
+		return nil, fmt.Errorf("resolving context directory: %w", err)
+	}
 	matcher, err := readDockerignore(root)
 	if err != nil {
 		return nil, err
@@ -297,7 +310,7 @@ func dirEntries(root, dockerfile string) ([]entry, error) {
 			if excluded {
 				// A later "!pattern" may re-include something below an
 				// excluded directory, so only prune when there is none.
-				if d.IsDir() && !matcher.Exclusions() {
+				if d.IsDir() && !matcher.Exclusions() && !isAncestor(rel, dockerfile) {
 					return filepath.SkipDir
 				}
 				return nil

@@ -4,6 +4,8 @@ import (
 	"archive/tar"
 	"bytes"
 	"compress/gzip"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"io"
 	"os"
@@ -212,37 +214,82 @@ func TestValidate(t *testing.T) {
 	}
 }
 
-func TestWriteGzipVerifies(t *testing.T) {
-	s := Source{Files: map[string]string{"Dockerfile": "FROM scratch"}}
-	want := mustHash(t, s)
+func TestSnapshot(t *testing.T) {
+	root := writeTree(t, map[string]string{"Dockerfile": "FROM scratch\nCOPY app /app\n", "app": "v1"})
+	src := Source{Dir: root}
+	snap, err := src.Snapshot(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer snap.Remove()
+	if snap.SHA256 != mustHash(t, src) || snap.Dockerfile != "Dockerfile" {
+		t.Fatalf("snapshot %+v does not match the source", snap)
+	}
+	// The snapshot is what was read: later changes do not reach it.
+	if err := os.WriteFile(filepath.Join(root, "app"), []byte("v2"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if content, err := snap.ReadFile("app"); err != nil || string(content) != "v1" {
+		t.Fatalf("snapshot app = %q, %v", content, err)
+	}
+	if _, err := snap.ReadFile("missing"); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("missing file: %v", err)
+	}
 	var buf bytes.Buffer
-	sum, err := s.WriteGzip(&buf, func(sum Summary) error {
-		if sum.SHA256 != want {
-			t.Errorf("verify saw %s, want %s", sum.SHA256, want)
-		}
-		return nil
-	})
-	if err != nil || sum.SHA256 != want {
-		t.Fatalf("WriteGzip = %+v, %v", sum, err)
+	if err := snap.WriteGzip(&buf); err != nil {
+		t.Fatal(err)
 	}
 	gz, err := gzip.NewReader(&buf)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := io.ReadAll(gz); err != nil {
-		t.Fatalf("complete stream did not decompress: %v", err)
+	h := sha256.New()
+	if _, err := io.Copy(h, gz); err != nil {
+		t.Fatal(err)
 	}
+	if got := "sha256:" + hex.EncodeToString(h.Sum(nil)); got != snap.SHA256 {
+		t.Fatalf("gzip stream holds %s, snapshot says %s", got, snap.SHA256)
+	}
+	if err := snap.Remove(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := snap.Open(); err == nil {
+		t.Fatal("snapshot file still there after Remove")
+	}
+}
 
-	buf.Reset()
-	mismatch := errors.New("context changed since plan")
-	if _, err := s.WriteGzip(&buf, func(Summary) error { return mismatch }); !errors.Is(err, mismatch) {
-		t.Fatalf("WriteGzip error = %v, want the verify error", err)
+func TestSymlinkedContextDirectory(t *testing.T) {
+	root := writeTree(t, map[string]string{"Dockerfile": "FROM scratch\n", "app": "v1"})
+	link := filepath.Join(t.TempDir(), "current")
+	if err := os.Symlink(root, link); err != nil {
+		t.Fatal(err)
 	}
-	gz, err = gzip.NewReader(&buf)
-	if err == nil {
-		_, err = io.ReadAll(gz)
+	if got, want := names(t, Source{Dir: link}), names(t, Source{Dir: root}); !reflect.DeepEqual(got, want) || len(got) != 2 {
+		t.Fatalf("context through a symlink archived %v, want %v", got, want)
 	}
-	if err == nil {
-		t.Fatal("a stream whose verification failed decompressed cleanly; Kaniko would build it")
+}
+
+func TestDockerfileInsideAnIgnoredDirectory(t *testing.T) {
+	root := writeTree(t, map[string]string{
+		".dockerignore":         "build/\n",
+		"build/Dockerfile":      "FROM scratch\n",
+		"build/cache/large.bin": "x",
+		"app":                   "v1",
+	})
+	got := names(t, Source{Dir: root, DockerfilePath: "build/Dockerfile"})
+	want := []string{".dockerignore", "app", "build/Dockerfile"}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("archived %v, want %v (the Dockerfile is always sent, the rest of build/ is not)", got, want)
+	}
+}
+
+func TestEquivalentContextFileKeys(t *testing.T) {
+	s := Source{Files: map[string]string{"Dockerfile": "FROM scratch\n", "./Dockerfile": "FROM busybox\n"}}
+	var dup *DuplicateFileError
+	if err := s.Validate(); !errors.As(err, &dup) || dup.Path != "Dockerfile" {
+		t.Fatalf("Validate = %v, want a DuplicateFileError for Dockerfile", err)
+	}
+	if _, err := s.Hash(); err == nil {
+		t.Fatal("hashing a context with two keys for one file succeeded")
 	}
 }

@@ -53,12 +53,21 @@ var configPathEnv = []string{"KUBE_CONFIG_PATH", "KUBE_CONFIG_PATHS", "KUBECONFI
 
 // RESTConfig resolves the options into a client configuration. getenv is
 // os.Getenv outside tests.
+//
+// A connection given explicitly (a host with a token, client
+// certificates or an exec plugin) without a config path uses only what
+// was given: KUBECONFIG and friends are not read underneath it, or the
+// credentials of whatever cluster they point at could be sent to this
+// host.
 func RESTConfig(o ConnectionOptions, getenv func(string) string) (*rest.Config, error) {
+	explicit := o.Host != "" || o.Token != "" || o.ClientCertificate != "" || o.Exec != nil
+	if explicit && len(o.ConfigPaths) == 0 {
+		getenv = func(string) string { return "" }
+	}
 	paths, err := configPaths(o.ConfigPaths, getenv)
 	if err != nil {
 		return nil, err
 	}
-	explicit := o.Host != "" || o.Token != "" || o.ClientCertificate != "" || o.Exec != nil
 	var cfg *rest.Config
 	switch {
 	case len(paths) > 0 || explicit:

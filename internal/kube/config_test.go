@@ -46,7 +46,9 @@ func TestRESTConfig(t *testing.T) {
 		env       map[string]string
 		wantHost  string
 		wantToken string
-		wantErr   string
+		// wantNoToken: no bearer token at all may be sent.
+		wantNoToken bool
+		wantErr     string
 	}{
 		{name: "config_path", opts: ConnectionOptions{ConfigPaths: []string{path}}, wantHost: "https://127.0.0.1:6443", wantToken: "from-file"},
 		{name: "context", opts: ConnectionOptions{ConfigPaths: []string{path}, ConfigContext: "prod"}, wantHost: "https://prod.example.com"},
@@ -55,6 +57,12 @@ func TestRESTConfig(t *testing.T) {
 		{name: "home expansion", opts: ConnectionOptions{ConfigPaths: []string{"~/config"}}, env: map[string]string{"HOME": home}, wantHost: "https://127.0.0.1:6443"},
 		{name: "overrides on file", opts: ConnectionOptions{ConfigPaths: []string{path}, Token: "explicit"}, wantHost: "https://127.0.0.1:6443", wantToken: "explicit"},
 		{name: "host and token only", opts: ConnectionOptions{Host: "https://10.0.0.1", Token: "t", Insecure: true}, wantHost: "https://10.0.0.1", wantToken: "t"},
+		// The kubeconfig from the environment belongs to another cluster:
+		// its token must not be sent to the explicitly configured host.
+		{name: "explicit host ignores KUBECONFIG", opts: ConnectionOptions{Host: "https://10.0.0.1", Insecure: true, ClientCertificate: "cert", ClientKey: "key"},
+			env: map[string]string{"KUBECONFIG": path}, wantHost: "https://10.0.0.1", wantNoToken: true},
+		{name: "explicit token ignores KUBE_CONFIG_PATH", opts: ConnectionOptions{Host: "https://10.0.0.1", Token: "mine", Insecure: true},
+			env: map[string]string{"KUBE_CONFIG_PATH": path}, wantHost: "https://10.0.0.1", wantToken: "mine"},
 		{name: "missing file", opts: ConnectionOptions{ConfigPaths: []string{filepath.Join(home, "nope")}}, wantErr: "nope"},
 		{name: "unknown context", opts: ConnectionOptions{ConfigPaths: []string{path}, ConfigContext: "staging"}, wantErr: "staging"},
 		{name: "nothing", wantErr: "no cluster configuration"},
@@ -76,6 +84,9 @@ func TestRESTConfig(t *testing.T) {
 			}
 			if tt.wantToken != "" && cfg.BearerToken != tt.wantToken {
 				t.Errorf("token = %q, want %q", cfg.BearerToken, tt.wantToken)
+			}
+			if tt.wantNoToken && cfg.BearerToken != "" {
+				t.Errorf("token %q from another kubeconfig sent to %s", cfg.BearerToken, cfg.Host)
 			}
 			if cfg.QPS < 50 {
 				t.Errorf("QPS = %v", cfg.QPS)

@@ -15,14 +15,14 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"github.com/onesbuild/terraform-provider-onesbuild/internal/build"
+	"github.com/onesbuild/terraform-provider-onesbuild/internal/build/kaniko"
 	"github.com/onesbuild/terraform-provider-onesbuild/internal/testcluster"
 )
 
 // firstBuildPod waits for a running build pod in the default namespace.
 func (a *accEnv) firstBuildPod(ctx context.Context) (*corev1.Pod, error) {
 	for {
-		pods, err := a.client.CoreV1().Pods("default").List(ctx, metav1.ListOptions{LabelSelector: build.LabelManagedBy + "=" + build.ManagedBy})
+		pods, err := a.client.CoreV1().Pods("default").List(ctx, metav1.ListOptions{LabelSelector: kaniko.LabelManagedBy + "=" + kaniko.ManagedBy})
 		if err != nil {
 			return nil, err
 		}
@@ -42,7 +42,7 @@ func (a *accEnv) firstBuildPod(ctx context.Context) (*corev1.Pod, error) {
 
 // waitForLogLine follows a pod's log until a line contains want.
 func (a *accEnv) waitForLogLine(ctx context.Context, pod, want string) error {
-	stream, err := a.client.CoreV1().Pods("default").GetLogs(pod, &corev1.PodLogOptions{Container: build.ContainerName, Follow: true}).Stream(ctx)
+	stream, err := a.client.CoreV1().Pods("default").GetLogs(pod, &corev1.PodLogOptions{Container: kaniko.ContainerName, Follow: true}).Stream(ctx)
 	if err != nil {
 		return err
 	}
@@ -211,7 +211,7 @@ data "onesbuild_image" "app" {
 	// keep_build_pod leaves the pods for inspection; remove them after.
 	cleanup := func() error {
 		return a.client.CoreV1().Pods("default").DeleteCollection(ctx, metav1.DeleteOptions{GracePeriodSeconds: new(int64)},
-			metav1.ListOptions{LabelSelector: build.LabelManagedBy + "=" + build.ManagedBy})
+			metav1.ListOptions{LabelSelector: kaniko.LabelManagedBy + "=" + kaniko.ManagedBy})
 	}
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: a.factories(),

@@ -32,6 +32,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/onesbuild/terraform-provider-onesbuild/internal/build"
+	"github.com/onesbuild/terraform-provider-onesbuild/internal/build/kaniko"
 	"github.com/onesbuild/terraform-provider-onesbuild/internal/kube"
 	"github.com/onesbuild/terraform-provider-onesbuild/internal/registry"
 	"github.com/onesbuild/terraform-provider-onesbuild/internal/testcluster"
@@ -101,7 +102,7 @@ provider "onesbuild" {
 func (a *accEnv) noBuildPodsLeft(ctx context.Context) error {
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		pods, err := a.client.CoreV1().Pods("default").List(ctx, metav1.ListOptions{LabelSelector: build.LabelManagedBy + "=" + build.ManagedBy})
+		pods, err := a.client.CoreV1().Pods("default").List(ctx, metav1.ListOptions{LabelSelector: kaniko.LabelManagedBy + "=" + kaniko.ManagedBy})
 		if err != nil {
 			return err
 		}

@@ -50,6 +50,40 @@ var buildAdvice = map[build.FailureReason]struct {
 		"The build was interrupted; the build pod was removed. Apply again to build the image."},
 	build.ReasonWatch: {"Build Pod Not Observable", "",
 		"The provider lost track of the build pod. Check the connection to the API server and apply again."},
+	build.ReasonOOMKilled: {"Image Build Ran Out Of Memory", "resources",
+		"Kaniko needs memory for what it unpacks, copies and snapshots, and the page cache of the files it writes counts against the limit. " +
+			"Raise resources.limits.memory (and resources.requests.memory) on the resource, or make the context smaller: " +
+			"list build outputs, caches and data the image does not need in .dockerignore."},
+	build.ReasonContextRead: {"Build Context Not Readable", "",
+		"The build context could not be archived. Check that the context directory exists and is readable by the user running Terraform."},
+	build.ReasonNotEligible: {"Dockerfile Not Eligible For A Direct Build", "executor",
+		"Use executor = \"kaniko\" (or \"auto\", which picks Kaniko for such Dockerfiles), or limit the Dockerfile to the instructions a direct build supports."},
+	build.ReasonBaseImage: {"Base Image Not Available", "",
+		"The base image named in FROM could not be read from its registry. Check the name and tag, and that the registry is reachable from this machine " +
+			"(registry_hosts, insecure_registries and the registry credentials in the provider block)."},
+	build.ReasonRegistry: {"Registry Request Failed", "",
+		"A request to the registry failed while the image was assembled or pushed. Check that the registry is reachable from this machine " +
+			"(registry_hosts in the provider block) and accepts pushes with the configured credentials, then apply again."},
+}
+
+// warningSummaries word each kind of build warning.
+var warningSummaries = map[build.WarningKind]struct{ summary, advice string }{
+	build.WarningCleanup:   {"Build Pod Not Cleaned Up", "Delete it with kubectl; it does not affect the image."},
+	build.WarningRetention: {"Old Builds Not Pruned", "Make the registry reachable from this machine (registry_hosts in the provider block) and allow deletes (for the distribution registry: storage.delete.enabled); the next build tries again."},
+}
+
+// addBuildWarnings reports what went wrong without failing the build.
+func addBuildWarnings(diags *diag.Diagnostics, res *build.Result) {
+	if res == nil {
+		return
+	}
+	for _, w := range res.Warnings {
+		words, ok := warningSummaries[w.Kind]
+		if !ok {
+			words.summary = "Build Warning"
+		}
+		diags.AddWarning(words.summary, "The image was built, but "+w.Message+".\n\n"+words.advice)
+	}
 }
 
 // addBuildError turns a build error into a diagnostic: a summary, what
@@ -70,6 +104,10 @@ func addBuildError(diags *diag.Diagnostics, err error, timeout time.Duration) {
 		fmt.Fprintf(&detail, "Kaniko exited with code %d", f.ExitCode)
 	case f.Reason == build.ReasonTimeout:
 		fmt.Fprintf(&detail, "The build did not finish within its create timeout of %s", timeout)
+	case f.Reason == build.ReasonOOMKilled && f.MemoryLimit != "":
+		fmt.Fprintf(&detail, "Kaniko was killed for using more than its memory limit of %s (exit code %d)", f.MemoryLimit, f.ExitCode)
+	case f.Reason == build.ReasonOOMKilled:
+		fmt.Fprintf(&detail, "Kaniko was killed for running out of memory (exit code %d)", f.ExitCode)
 	default:
 		detail.WriteString("The build did not produce an image")
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/terraform"
 	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
 
+	"github.com/onesbuild/terraform-provider-onesbuild/internal/build"
 	"github.com/onesbuild/terraform-provider-onesbuild/internal/registry"
 )
 
@@ -44,7 +45,7 @@ data "onesbuild_image" "by_digest" {
 			ConfigStateChecks: []statecheck.StateCheck{
 				statecheck.ExpectKnownValue("data.onesbuild_image.by_tag", tfjsonpath.New("provider_version"), knownvalue.StringExact("test")),
 				statecheck.ExpectKnownValue("data.onesbuild_image.by_tag", tfjsonpath.New("labels").AtMapKey("team"), knownvalue.StringExact("platform")),
-				statecheck.ExpectKnownValue("data.onesbuild_image.by_tag", tfjsonpath.New("labels").AtMapKey(LabelCreated), knownvalue.StringRegexp(regexp.MustCompile(`^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$`))),
+				statecheck.ExpectKnownValue("data.onesbuild_image.by_tag", tfjsonpath.New("labels").AtMapKey(build.LabelCreated), knownvalue.StringRegexp(regexp.MustCompile(`^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$`))),
 				statecheck.ExpectKnownValue("data.onesbuild_image.by_digest", tfjsonpath.New("image_size_bytes"), knownvalue.NotNull()),
 			},
 			Check: resource.ComposeAggregateTestCheckFunc(

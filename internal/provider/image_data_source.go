@@ -13,6 +13,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 
+	"github.com/onesbuild/terraform-provider-onesbuild/internal/build"
 	"github.com/onesbuild/terraform-provider-onesbuild/internal/imageref"
 	"github.com/onesbuild/terraform-provider-onesbuild/internal/registry"
 )
@@ -54,7 +55,7 @@ func (d *imageDataSource) Schema(_ context.Context, _ datasource.SchemaRequest, 
 	resp.Schema = schema.Schema{
 		MarkdownDescription: "Reads an image from a registry by tag or digest: its digest, size, creation time, labels and annotations, " +
 			"including the build history labels `onesbuild_image` writes into every image it builds " +
-			"(`" + LabelCreated + "`, `" + LabelSource + "`, `" + LabelContextSHA256 + "`, `" + LabelProviderVersion + "`). " +
+			"(`" + build.LabelCreated + "`, `" + build.LabelSource + "`, `" + build.LabelContextSHA256 + "`, `" + build.LabelProviderVersion + "`). " +
 			"Use it to consume images built by another configuration. The registry is reached through the provider's `registry_hosts`.",
 		Attributes: map[string]schema.Attribute{
 			"repository": schema.StringAttribute{
@@ -78,7 +79,7 @@ func (d *imageDataSource) Schema(_ context.Context, _ datasource.SchemaRequest, 
 			"annotations":      schema.MapAttribute{Computed: true, ElementType: types.StringType, MarkdownDescription: "Annotations of the manifest."},
 			"context_sha256":   schema.StringAttribute{Computed: true, MarkdownDescription: "Build context hash recorded by `onesbuild_image`; null for images it did not build."},
 			"provider_version": schema.StringAttribute{Computed: true, MarkdownDescription: "Version of the provider that built the image; null for images it did not build."},
-			"source":           schema.StringAttribute{Computed: true, MarkdownDescription: "`" + LabelSource + "` label, when known."},
+			"source":           schema.StringAttribute{Computed: true, MarkdownDescription: "`" + build.LabelSource + "` label, when known."},
 		},
 	}
 }
@@ -125,9 +126,9 @@ func (d *imageDataSource) Read(ctx context.Context, req datasource.ReadRequest, 
 	annotations, diags := types.MapValueFrom(ctx, types.StringType, nonNil(img.Annotations))
 	resp.Diagnostics.Append(diags...)
 	m.Labels, m.Annotations = labels, annotations
-	m.ContextSHA256 = optionalString(img.Labels[LabelContextSHA256])
-	m.ProviderVersion = optionalString(img.Labels[LabelProviderVersion])
-	m.Source = optionalString(img.Labels[LabelSource])
+	m.ContextSHA256 = optionalString(img.Labels[build.LabelContextSHA256])
+	m.ProviderVersion = optionalString(img.Labels[build.LabelProviderVersion])
+	m.Source = optionalString(img.Labels[build.LabelSource])
 	resp.Diagnostics.Append(resp.State.Set(ctx, &m)...)
 }
 

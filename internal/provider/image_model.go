@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"strings"
 	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
@@ -19,33 +18,36 @@ import (
 )
 
 type imageResourceModel struct {
-	Repository         types.String      `tfsdk:"repository"`
-	Tags               types.List        `tfsdk:"tags"`
-	ContextDir         types.String      `tfsdk:"context_dir"`
-	ContextFiles       types.Map         `tfsdk:"context_files"`
-	ContextURL         types.String      `tfsdk:"context_url"`
-	Dockerfile         types.String      `tfsdk:"dockerfile"`
-	DockerfileInline   types.String      `tfsdk:"dockerfile_inline"`
-	BuildArgs          types.Map         `tfsdk:"build_args"`
-	Target             types.String      `tfsdk:"target"`
-	Labels             types.Map         `tfsdk:"labels"`
-	Platform           types.String      `tfsdk:"platform"`
-	ExtraArgs          types.List        `tfsdk:"extra_args"`
-	Triggers           types.Map         `tfsdk:"triggers"`
-	RegistryAuthSecret types.String      `tfsdk:"registry_auth_secret"`
-	Insecure           types.Bool        `tfsdk:"insecure"`
-	SkipTLSVerify      types.Bool        `tfsdk:"skip_tls_verify"`
-	Namespace          types.String      `tfsdk:"namespace"`
-	ServiceAccount     types.String      `tfsdk:"service_account"`
-	NodeSelector       types.Map         `tfsdk:"node_selector"`
-	KanikoImage        types.String      `tfsdk:"kaniko_image"`
-	DeleteOnDestroy    types.Bool        `tfsdk:"delete_on_destroy"`
-	KeepBuildPod       types.Bool        `tfsdk:"keep_build_pod"`
-	Cache              *cacheModel       `tfsdk:"cache"`
-	Retention          *retentionModel   `tfsdk:"retention"`
-	Resources          *resourcesModel   `tfsdk:"resources"`
-	Tolerations        []tolerationModel `tfsdk:"tolerations"`
-	Timeouts           timeouts.Value    `tfsdk:"timeouts"`
+	Repository               types.String       `tfsdk:"repository"`
+	Tags                     types.List         `tfsdk:"tags"`
+	ContextDir               types.String       `tfsdk:"context_dir"`
+	ContextFiles             types.Map          `tfsdk:"context_files"`
+	ContextURL               types.String       `tfsdk:"context_url"`
+	Dockerfile               types.String       `tfsdk:"dockerfile"`
+	DockerfileInline         types.String       `tfsdk:"dockerfile_inline"`
+	BuildArgs                types.Map          `tfsdk:"build_args"`
+	Target                   types.String       `tfsdk:"target"`
+	Labels                   types.Map          `tfsdk:"labels"`
+	Platform                 types.String       `tfsdk:"platform"`
+	ExtraArgs                types.List         `tfsdk:"extra_args"`
+	Triggers                 types.Map          `tfsdk:"triggers"`
+	RegistryAuthSecret       types.String       `tfsdk:"registry_auth_secret"`
+	Insecure                 types.Bool         `tfsdk:"insecure"`
+	SkipTLSVerify            types.Bool         `tfsdk:"skip_tls_verify"`
+	Namespace                types.String       `tfsdk:"namespace"`
+	ServiceAccount           types.String       `tfsdk:"service_account"`
+	NodeSelector             types.Map          `tfsdk:"node_selector"`
+	KanikoImage              types.String       `tfsdk:"kaniko_image"`
+	DeleteOnDestroy          types.Bool         `tfsdk:"delete_on_destroy"`
+	KeepBuildPod             types.Bool         `tfsdk:"keep_build_pod"`
+	Reproducible             types.Bool         `tfsdk:"reproducible"`
+	ContextCredentialsSecret types.String       `tfsdk:"context_credentials_secret"`
+	BuildSecrets             []buildSecretModel `tfsdk:"build_secret"`
+	Cache                    *cacheModel        `tfsdk:"cache"`
+	Retention                *retentionModel    `tfsdk:"retention"`
+	Resources                *resourcesModel    `tfsdk:"resources"`
+	Tolerations              []tolerationModel  `tfsdk:"tolerations"`
+	Timeouts                 timeouts.Value     `tfsdk:"timeouts"`
 
 	ID             types.String `tfsdk:"id"`
 	Digest         types.String `tfsdk:"digest"`
@@ -55,6 +57,12 @@ type imageResourceModel struct {
 	ImageSizeBytes types.Int64  `tfsdk:"image_size_bytes"`
 	BuildPod       types.String `tfsdk:"build_pod"`
 	Timings        types.Map    `tfsdk:"timings"`
+}
+
+type buildSecretModel struct {
+	ID         types.String `tfsdk:"id"`
+	SecretName types.String `tfsdk:"secret_name"`
+	Key        types.String `tfsdk:"key"`
 }
 
 type cacheModel struct {
@@ -143,44 +151,61 @@ func taggedRefs(repository string, tags []string) types.List {
 	return types.ListValueMust(types.StringType, refs)
 }
 
-// request maps the model onto an engine request; WriteContext is set by
-// the caller.
-func (m imageResourceModel) request(ctx context.Context, p *providerData, deadline time.Duration, diags *diag.Diagnostics) build.Request {
-	req := build.Request{
-		Namespace:          m.Namespace.ValueString(),
-		Repository:         m.Repository.ValueString(),
-		Tags:               stringList(ctx, m.Tags, diags),
-		ContextURL:         m.ContextURL.ValueString(),
-		ContextSHA256:      m.ContextSHA256.ValueString(),
-		Dockerfile:         m.Dockerfile.ValueString(),
-		BuildArgs:          stringMap(ctx, m.BuildArgs, diags),
-		Target:             m.Target.ValueString(),
-		Labels:             stringMap(ctx, m.Labels, diags),
-		Platform:           m.Platform.ValueString(),
-		RegistryAuthSecret: m.RegistryAuthSecret.ValueString(),
-		Insecure:           m.Insecure.ValueBool(),
-		SkipTLSVerify:      m.SkipTLSVerify.ValueBool(),
-		InsecureRegistries: p.insecureRegistries,
-		ServiceAccount:     m.ServiceAccount.ValueString(),
-		NodeSelector:       stringMap(ctx, m.NodeSelector, diags),
-		KanikoImage:        stringOr(m.KanikoImage, p.kanikoImage),
-		ExtraArgs:          stringList(ctx, m.ExtraArgs, diags),
-		Deadline:           deadline,
-		KeepPod:            m.KeepBuildPod.ValueBool(),
-		PushRetry:          p.pushRetry,
-		ImageDownloadRetry: p.imageDownloadRetry,
+// spec maps the model onto a build spec. deadline bounds the build pod's
+// life on the cluster.
+func (m imageResourceModel) spec(ctx context.Context, p *providerData, deadline time.Duration, diags *diag.Diagnostics) build.Spec {
+	spec := build.Spec{
+		Namespace:                m.Namespace.ValueString(),
+		Repository:               m.Repository.ValueString(),
+		Tags:                     stringList(ctx, m.Tags, diags),
+		ContextURL:               m.ContextURL.ValueString(),
+		ContextCredentialsSecret: m.ContextCredentialsSecret.ValueString(),
+		Dockerfile:               m.Dockerfile.ValueString(),
+		BuildArgs:                stringMap(ctx, m.BuildArgs, diags),
+		Target:                   m.Target.ValueString(),
+		Labels:                   stringMap(ctx, m.Labels, diags),
+		Platform:                 m.Platform.ValueString(),
+		Reproducible:             m.Reproducible.ValueBool(),
+		Created:                  reproducibleEpoch,
+		Registry: build.RegistryAccess{
+			AuthSecret:         m.RegistryAuthSecret.ValueString(),
+			Insecure:           m.Insecure.ValueBool(),
+			SkipTLSVerify:      m.SkipTLSVerify.ValueBool(),
+			InsecureRegistries: p.insecureRegistries,
+			PushRetry:          p.pushRetry,
+			ImageDownloadRetry: p.imageDownloadRetry,
+		},
+		Pod: build.PodOptions{
+			ServiceAccount: m.ServiceAccount.ValueString(),
+			NodeSelector:   stringMap(ctx, m.NodeSelector, diags),
+			Image:          stringOr(m.KanikoImage, p.kanikoImage),
+			ExtraArgs:      stringList(ctx, m.ExtraArgs, diags),
+			Deadline:       deadline,
+			KeepPod:        m.KeepBuildPod.ValueBool(),
+		},
 	}
-	if req.Namespace == "" {
-		req.Namespace = p.namespace
+	if src, ok := m.contextSource(ctx, diags); ok {
+		spec.Source = &src
+	} else {
+		spec.ContextSHA256 = urlContextHash(spec.ContextURL)
+	}
+	if spec.Namespace == "" {
+		spec.Namespace = p.namespace
+	}
+	for _, s := range m.BuildSecrets {
+		spec.Secrets = append(spec.Secrets, build.BuildSecret{ID: s.ID.ValueString(), SecretName: s.SecretName.ValueString(), Key: s.Key.ValueString()})
+	}
+	if m.Retention != nil && !m.Retention.KeepLast.IsNull() {
+		spec.Retention = &build.Retention{KeepLast: int(m.Retention.KeepLast.ValueInt64()), DryRun: m.Retention.DryRun.ValueBool()}
 	}
 	if m.Cache != nil && m.Cache.Enabled.ValueBool() {
-		req.Cache = build.Cache{Enabled: true, Repo: m.Cache.Repo.ValueString(), BaseImageClaim: m.Cache.BaseImageClaim.ValueString()}
+		spec.Pod.Cache = build.Cache{Enabled: true, Repo: m.Cache.Repo.ValueString(), BaseImageClaim: m.Cache.BaseImageClaim.ValueString()}
 		if ttl := m.Cache.TTL.ValueString(); ttl != "" {
-			req.Cache.TTL, _ = time.ParseDuration(ttl) // validated in the schema
+			spec.Pod.Cache.TTL, _ = time.ParseDuration(ttl) // validated in the schema
 		}
 	}
 	if m.Resources != nil {
-		req.Resources = corev1.ResourceRequirements{
+		spec.Pod.Resources = corev1.ResourceRequirements{
 			Requests: quantities(stringMap(ctx, m.Resources.Requests, diags)),
 			Limits:   quantities(stringMap(ctx, m.Resources.Limits, diags)),
 		}
@@ -196,36 +221,14 @@ func (m imageResourceModel) request(ctx context.Context, p *providerData, deadli
 			s := t.TolerationSeconds.ValueInt64()
 			tol.TolerationSeconds = &s
 		}
-		req.Tolerations = append(req.Tolerations, tol)
+		spec.Pod.Tolerations = append(spec.Pod.Tolerations, tol)
 	}
-	return req
+	return spec
 }
 
-// Labels the provider writes into every image it builds, so that any
-// registry tool shows where an image came from.
-const (
-	LabelCreated         = "org.opencontainers.image.created"
-	LabelSource          = "org.opencontainers.image.source"
-	LabelContextSHA256   = "dev.onesbuild.context-sha256"
-	LabelProviderVersion = "dev.onesbuild.provider-version"
-)
-
-// historyLabels are the provider's labels for a build at t; the user's
-// labels override them.
-func historyLabels(m imageResourceModel, version string, t time.Time, user map[string]string) map[string]string {
-	labels := map[string]string{
-		LabelCreated:         t.UTC().Format(time.RFC3339),
-		LabelContextSHA256:   m.ContextSHA256.ValueString(),
-		LabelProviderVersion: version,
-	}
-	if u := m.ContextURL.ValueString(); u != "" && !strings.HasPrefix(u, "dir://") {
-		labels[LabelSource] = u
-	}
-	for k, v := range user {
-		labels[k] = v
-	}
-	return labels
-}
+// reproducibleEpoch is the creation time of reproducible images, as
+// Kaniko's --reproducible sets it.
+var reproducibleEpoch = time.Unix(0, 0).UTC()
 
 func quantities(m map[string]string) corev1.ResourceList {
 	if len(m) == 0 {
@@ -238,9 +241,9 @@ func quantities(m map[string]string) corev1.ResourceList {
 	return out
 }
 
-// timingsValue converts engine timings (plus the queue wait) to state.
-func timingsValue(t build.Timings, queued time.Duration) types.Map {
-	values := map[string]attr.Value{"queued": types.Float64Value(float64(queued.Round(time.Millisecond)) / float64(time.Second))}
+// timingsValue converts engine timings to state.
+func timingsValue(t build.Timings) types.Map {
+	values := map[string]attr.Value{}
 	for k, v := range t.Seconds() {
 		values[k] = types.Float64Value(v)
 	}

@@ -4,7 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
+	"strconv"
 	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework-validators/resourcevalidator"
@@ -14,7 +14,6 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/types"
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 
-	"github.com/onesbuild/terraform-provider-onesbuild/internal/build"
 	"github.com/onesbuild/terraform-provider-onesbuild/internal/buildcontext"
 	"github.com/onesbuild/terraform-provider-onesbuild/internal/imageref"
 	"github.com/onesbuild/terraform-provider-onesbuild/internal/registry"
@@ -49,8 +48,12 @@ func (r *imageResource) ConfigValidators(context.Context) []resource.ConfigValid
 	}
 }
 
-// ModifyPlan computes the context hash and the tagged references, and
-// decides on replacement when the context or the tags drifted.
+// ModifyPlan decides what an apply will do. It never reads the build
+// context: Read records the hash of the context as it is now in private
+// state, and ModifyPlan compares that with the hash of what was built.
+// So the plan Terraform makes again during apply sees exactly what the
+// first plan saw, even if the context changes in between, and the hash
+// in state is always that of what was actually built.
 func (r *imageResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
 	if req.Plan.Raw.IsNull() {
 		return // destroy
@@ -63,56 +66,60 @@ func (r *imageResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanR
 	if plan.Namespace.IsUnknown() && r.p != nil {
 		plan.Namespace = types.StringValue(r.p.namespace)
 	}
-
-	var tags []string
 	if !plan.Tags.IsUnknown() && !plan.Repository.IsUnknown() {
-		tags = stringList(ctx, plan.Tags, &resp.Diagnostics)
-		plan.TaggedRefs = taggedRefs(plan.Repository.ValueString(), tags)
+		plan.TaggedRefs = taggedRefs(plan.Repository.ValueString(), stringList(ctx, plan.Tags, &resp.Diagnostics))
 	} else {
 		plan.TaggedRefs = types.ListUnknown(types.StringType)
 	}
-
-	plan.ContextSHA256 = types.StringUnknown()
+	// A context that cannot be built fails at plan, not halfway through
+	// an apply. This only looks at paths; it reads no file content.
 	if plan.contextInputsKnown() {
 		if src, ok := plan.contextSource(ctx, &resp.Diagnostics); ok {
-			sum, err := src.Hash()
-			if err != nil {
+			if err := src.Validate(); err != nil {
 				addContextError(&resp.Diagnostics, src, err)
 				return
 			}
-			plan.ContextSHA256 = types.StringValue(sum.SHA256)
-		} else {
-			plan.ContextSHA256 = types.StringValue(urlContextHash(plan.ContextURL.ValueString()))
 		}
 	}
 
-	if !req.State.Raw.IsNull() {
-		var state imageResourceModel
-		resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
-		if resp.Diagnostics.HasError() {
-			return
-		}
-		if !adopting(ctx, req.Private) {
-			if !plan.ContextSHA256.Equal(state.ContextSHA256) {
-				resp.RequiresReplace = append(resp.RequiresReplace, path.Root("context_sha256"))
-			}
-			if !plan.TaggedRefs.Equal(state.TaggedRefs) {
-				resp.RequiresReplace = append(resp.RequiresReplace, path.Root("tagged_refs"))
-			}
-		}
+	if req.State.Raw.IsNull() {
+		plan.ContextSHA256 = types.StringUnknown()
+		resp.Diagnostics.Append(resp.Plan.Set(ctx, &plan)...)
+		return
+	}
+	var state imageResourceModel
+	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	switch current := currentContextHash(ctx, req.Private); {
+	case adopting(ctx, req.Private):
+		// The first apply after an import records the hash without
+		// building.
+		plan.ContextSHA256 = types.StringUnknown()
+	case current != "" && current != state.ContextSHA256.ValueString():
+		plan.ContextSHA256 = types.StringUnknown()
+		resp.RequiresReplace = append(resp.RequiresReplace, path.Root("context_sha256"))
+	default:
+		plan.ContextSHA256 = state.ContextSHA256
 	}
 	resp.Diagnostics.Append(resp.Plan.Set(ctx, &plan)...)
 }
 
 func addContextError(diags *diag.Diagnostics, src buildcontext.Source, err error) {
 	var missing *buildcontext.MissingDockerfileError
+	var duplicate *buildcontext.DuplicateFileError
 	switch {
 	case errors.As(err, &missing):
 		at := path.Root("dockerfile")
 		diags.AddAttributeError(at, "Dockerfile Not Found In Context",
-			fmt.Sprintf("The build context has no file %q, so Kaniko would have nothing to build.\n\n"+
+			fmt.Sprintf("The build context has no file %q, so there would be nothing to build.\n\n"+
 				"Add the file to the context, point dockerfile at the right path (relative to the context), or use dockerfile_inline.\n\n"+
 				"Original error: %v", missing.Path, err))
+	case errors.As(err, &duplicate):
+		diags.AddAttributeError(path.Root("context_files"), "Duplicate Context File",
+			fmt.Sprintf("context_files names the file %q twice, as %q and as %q, so which content is built would depend on map order.\n\n"+
+				"Keep one of the two keys.\n\nOriginal error: %v", duplicate.Path, duplicate.Keys[0], duplicate.Keys[1], err))
 	case src.Dir != "":
 		diags.AddAttributeError(path.Root("context_dir"), "Build Context Not Readable",
 			fmt.Sprintf("The context directory %q could not be archived.\n\n"+
@@ -141,33 +148,10 @@ func (r *imageResource) Create(ctx context.Context, req resource.CreateRequest, 
 
 	// The pod's own deadline is a backstop for a provider that dies
 	// mid-build; the provider's timeout must fire first.
-	breq := plan.request(ctx, r.p, timeout+podDeadlineMargin, &resp.Diagnostics)
+	spec := plan.spec(ctx, r.p, timeout+podDeadlineMargin, &resp.Diagnostics)
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	if src, ok := plan.contextSource(ctx, &resp.Diagnostics); ok {
-		planned := plan.ContextSHA256.ValueString()
-		breq.Dockerfile = src.Dockerfile()
-		breq.WriteContext = func(w io.Writer) error {
-			_, err := src.WriteGzip(w, func(sum buildcontext.Summary) error {
-				if sum.SHA256 != planned {
-					return fmt.Errorf("the build context changed between plan and apply (planned %s, now %s)", planned, sum.SHA256)
-				}
-				tflog.Debug(ctx, "build context archived", map[string]any{"files": sum.Files, "bytes": sum.Bytes, "sha256": sum.SHA256})
-				return nil
-			})
-			return err
-		}
-	}
-
-	started := time.Now()
-	breq.Labels = historyLabels(plan, r.p.version, started, breq.Labels)
-	var historyKey string
-	if plan.Retention != nil && !plan.Retention.KeepLast.IsNull() {
-		historyKey = registry.HistoryKey(breq.Repository, breq.Tags)
-		breq.Tags = append(append([]string(nil), breq.Tags...), registry.HistoryTag(historyKey, started))
-	}
-
 	client, attacher, err := r.p.cluster.Clients()
 	if err != nil {
 		resp.Diagnostics.AddError("Kubernetes Cluster Not Configured",
@@ -177,72 +161,33 @@ func (r *imageResource) Create(ctx context.Context, req resource.CreateRequest, 
 		return
 	}
 
-	release, queued, err := r.p.queue.Acquire(ctx, func() {
-		tflog.Info(ctx, "build queued: all build slots are busy", map[string]any{"max_concurrent_builds": r.p.queue.Limit(), "repository": breq.Repository})
-	})
-	defer release()
-	if err != nil {
-		resp.Diagnostics.AddError("Image Build Timed Out",
-			fmt.Sprintf("The build waited %s for a free build slot (max_concurrent_builds = %d) and its create timeout of %s ran out before it could start.\n\n"+
-				"Raise max_concurrent_builds in the provider block or timeouts.create on the resource.\n\nOriginal error: %v",
-				queued.Round(time.Second), r.p.queue.Limit(), timeout, err))
-		return
-	}
-	if queued > 0 {
-		tflog.Info(ctx, "build slot acquired", map[string]any{"queued_seconds": queued.Seconds()})
-	}
-
-	builder := &build.Builder{Client: client, Attacher: attacher, Log: tflogLogger{ctx: ctx}, PodRetries: 1}
-	res, err := builder.Build(ctx, breq)
-	for _, w := range res.Warnings {
-		resp.Diagnostics.AddWarning("Build Pod Not Cleaned Up", w+"\n\nDelete it with kubectl; it does not affect the image.")
-	}
+	res, err := r.p.engine(client, attacher, tflogLogger{ctx: ctx}).Build(ctx, spec)
+	addBuildWarnings(&resp.Diagnostics, res)
 	if err != nil {
 		addBuildError(&resp.Diagnostics, err, timeout)
 		return
 	}
 
-	ref := imageref.Ref{Repository: breq.Repository, Digest: res.Digest}
+	ref := imageref.Ref{Repository: spec.Repository, Digest: res.Digest}
 	plan.Digest = types.StringValue(res.Digest)
 	plan.ImageRef = types.StringValue(ref.String())
 	plan.ID = plan.ImageRef
-	plan.BuildPod = types.StringValue(breq.Namespace + "/" + res.Pod)
-	plan.Namespace = types.StringValue(breq.Namespace)
-	plan.Timings = timingsValue(res.Timings, queued)
+	plan.ContextSHA256 = types.StringValue(res.ContextSHA256)
+	plan.BuildPod = types.StringNull()
+	if res.Pod != "" {
+		plan.BuildPod = types.StringValue(spec.Namespace + "/" + res.Pod)
+	}
+	plan.Namespace = types.StringValue(spec.Namespace)
+	plan.Timings = timingsValue(res.Timings)
 	plan.ImageSizeBytes = types.Int64Null()
-	if img, err := r.p.registry.Describe(ctx, breq.Repository, res.Digest); err != nil {
-		addRegistryWarning(&resp.Diagnostics, r.p.registry, breq.Repository, err)
+	if img, err := r.p.registry.Describe(ctx, spec.Repository, res.Digest); err != nil {
+		addRegistryWarning(&resp.Diagnostics, r.p.registry, spec.Repository, err)
 	} else {
 		plan.ImageSizeBytes = types.Int64Value(img.Size)
 	}
-	if historyKey != "" {
-		r.prune(ctx, plan, historyKey, res.Digest, &resp.Diagnostics)
-	}
 	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
-}
-
-// prune applies the retention block after a successful build. Failing to
-// prune never fails the build.
-func (r *imageResource) prune(ctx context.Context, plan imageResourceModel, key, digest string, diags *diag.Diagnostics) {
-	repo := plan.Repository.ValueString()
-	dryRun := plan.Retention.DryRun.ValueBool()
-	keep := int(plan.Retention.KeepLast.ValueInt64())
-	pruned, err := r.p.registry.PruneHistory(ctx, repo, key, keep, []string{digest}, dryRun, func(p registry.Pruned) {
-		msg := "retention: deleting an old build"
-		if dryRun {
-			msg = "retention (dry run): would delete an old build"
-		}
-		tflog.Info(ctx, msg, map[string]any{"repository": repo, "history_tag": p.Tag, "digest": p.Digest, "keep_last": keep})
-	})
-	if err != nil {
-		diags.AddWarning("Old Builds Not Pruned",
-			fmt.Sprintf("The image was built, but retention (keep_last = %d) could not clean up older builds of %s (contacted as %s).\n\n"+
-				"Make the registry reachable from this machine (registry_hosts in the provider block) and allow deletes "+
-				"(for the distribution registry: storage.delete.enabled); the next build tries again.\n\nOriginal error: %v",
-				keep, repo, r.p.registry.Address(repo), err))
-		return
-	}
-	tflog.Info(ctx, "retention done", map[string]any{"repository": repo, "deleted": len(pruned), "dry_run": dryRun})
+	// What was built is what is there now, as far as this apply knows.
+	resp.Diagnostics.Append(resp.Private.SetKey(ctx, privateKeyCurrentContext, nil)...)
 }
 
 func (r *imageResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
@@ -251,6 +196,7 @@ func (r *imageResource) Read(ctx context.Context, req resource.ReadRequest, resp
 	if resp.Diagnostics.HasError() {
 		return
 	}
+	r.recordCurrentContext(ctx, state, resp)
 	repo, digest := state.Repository.ValueString(), state.Digest.ValueString()
 	img, err := r.p.registry.Describe(ctx, repo, digest)
 	switch {
@@ -271,7 +217,7 @@ func (r *imageResource) Read(ctx context.Context, req resource.ReadRequest, resp
 		case err == nil && got == digest:
 			kept = append(kept, tag)
 		case err == nil || errors.Is(err, registry.ErrNotFound):
-			tflog.Warn(ctx, "tag no longer points at the built image; the next plan rebuilds it", map[string]any{"tag": tag, "now": got})
+			tflog.Warn(ctx, "tag no longer points at the built image; the next apply points it back", map[string]any{"tag": tag, "now": got})
 		default:
 			addRegistryWarning(&resp.Diagnostics, r.p.registry, repo, err)
 			kept = append(kept, tag)
@@ -285,9 +231,32 @@ func (r *imageResource) Read(ctx context.Context, req resource.ReadRequest, resp
 	resp.Diagnostics.Append(resp.State.Set(ctx, &state)...)
 }
 
-// Update stores settings that do not change the image. Right after an
-// import it also adopts the configuration: it points the configured tags
-// at the imported digest and records the context hash, without building.
+// recordCurrentContext hashes a local context directory as it is now and
+// keeps the hash in private state, where ModifyPlan compares it with the
+// hash of what was built. Generated contexts (context_files,
+// dockerfile_inline alone) are part of the configuration, whose changes
+// replace the image directly.
+func (r *imageResource) recordCurrentContext(ctx context.Context, state imageResourceModel, resp *resource.ReadResponse) {
+	if state.ContextDir.IsNull() || state.ContextDir.ValueString() == "" {
+		return
+	}
+	src, _ := state.contextSource(ctx, &resp.Diagnostics)
+	sum, err := src.Hash()
+	if err != nil {
+		// ModifyPlan reports an unreadable context with the configuration
+		// at hand; a stale hash must not linger meanwhile.
+		tflog.Warn(ctx, "build context not readable while refreshing", map[string]any{"context_dir": src.Dir, "error": err.Error()})
+		resp.Diagnostics.Append(resp.Private.SetKey(ctx, privateKeyCurrentContext, nil)...)
+		return
+	}
+	resp.Diagnostics.Append(resp.Private.SetKey(ctx, privateKeyCurrentContext, []byte(strconv.Quote(sum.SHA256)))...)
+}
+
+// Update stores settings that do not change the image, and points tags
+// that were moved outside Terraform back at the built image. Right after
+// an import it also adopts the configuration: it points the configured
+// tags at the imported digest and records the context hash, without
+// building.
 func (r *imageResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
 	var plan, state imageResourceModel
 	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
@@ -303,20 +272,34 @@ func (r *imageResource) Update(ctx context.Context, req resource.UpdateRequest, 
 	if plan.Timings.IsUnknown() {
 		plan.Timings = types.MapNull(types.Float64Type)
 	}
-	if adopting(ctx, req.Private) {
-		repo, digest := plan.Repository.ValueString(), plan.Digest.ValueString()
-		for _, tag := range stringList(ctx, plan.Tags, &resp.Diagnostics) {
-			if got, err := r.p.registry.ResolveTag(ctx, repo, tag); err == nil && got == digest {
-				continue
-			}
-			if err := r.p.registry.Tag(ctx, repo, digest, tag); err != nil {
-				resp.Diagnostics.AddAttributeError(path.Root("tags"), "Tag Not Pushed",
-					fmt.Sprintf("Adopting the imported image %s needs tag %q to point at it, and tagging failed.\n\n"+
-						"Make the registry reachable from this machine (see registry_hosts in the provider block), or remove the tag from the configuration.\n\n"+
-						"Original error: %v", plan.ImageRef.ValueString(), tag, err))
+	repo, digest := plan.Repository.ValueString(), plan.Digest.ValueString()
+	for _, tag := range stringList(ctx, plan.Tags, &resp.Diagnostics) {
+		if got, err := r.p.registry.ResolveTag(ctx, repo, tag); err == nil && got == digest {
+			continue
+		}
+		tflog.Info(ctx, "pointing the tag back at the built image", map[string]any{"tag": tag, "image_ref": plan.ImageRef.ValueString()})
+		if err := r.p.registry.Tag(ctx, repo, digest, tag); err != nil {
+			resp.Diagnostics.AddAttributeError(path.Root("tags"), "Tag Not Pushed",
+				fmt.Sprintf("Tag %q must point at %s, and tagging failed.\n\n"+
+					"Make the registry reachable from this machine (see registry_hosts in the provider block), or remove the tag from the configuration.\n\n"+
+					"Original error: %v", tag, plan.ImageRef.ValueString(), err))
+			return
+		}
+	}
+	if plan.ContextSHA256.IsUnknown() {
+		plan.ContextSHA256 = state.ContextSHA256
+		if src, ok := plan.contextSource(ctx, &resp.Diagnostics); ok {
+			sum, err := src.Hash()
+			if err != nil {
+				addContextError(&resp.Diagnostics, src, err)
 				return
 			}
+			plan.ContextSHA256 = types.StringValue(sum.SHA256)
+		} else {
+			plan.ContextSHA256 = types.StringValue(urlContextHash(plan.ContextURL.ValueString()))
 		}
+	}
+	if adopting(ctx, req.Private) {
 		resp.Diagnostics.Append(resp.Private.SetKey(ctx, privateKeyAdopted, nil)...)
 	}
 	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)

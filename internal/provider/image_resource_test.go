@@ -70,6 +70,7 @@ func TestImageResource_lifecycle(t *testing.T) {
 	reg := &registry.Client{Hosts: map[string]string{clusterRegistry: e.registryHost}, Insecure: []string{clusterRegistry}}
 	sameDigest := statecheck.CompareValue(compare.ValuesSame())
 	newDigest := statecheck.CompareValue(compare.ValuesDiffer())
+	rebuilt := statecheck.CompareValue(compare.ValuesSame())
 	var builtDigest string
 
 	resource.UnitTest(t, resource.TestCase{
@@ -86,10 +87,11 @@ func TestImageResource_lifecycle(t *testing.T) {
 				Config: dirConfig(e, dir, ""),
 				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
 					plancheck.ExpectResourceAction("onesbuild_image.app", plancheck.ResourceActionCreate),
-					plancheck.ExpectKnownValue("onesbuild_image.app", tfjsonpath.New("context_sha256"), knownvalue.StringExact(hashOf(t, dir))),
+					plancheck.ExpectUnknownValue("onesbuild_image.app", tfjsonpath.New("context_sha256")),
 					plancheck.ExpectUnknownValue("onesbuild_image.app", tfjsonpath.New("digest")),
 				}},
 				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue("onesbuild_image.app", tfjsonpath.New("context_sha256"), knownvalue.StringExact(hashOf(t, dir))),
 					statecheck.ExpectKnownValue("onesbuild_image.app", tfjsonpath.New("digest"), knownvalue.StringRegexp(digestPattern)),
 					statecheck.ExpectKnownValue("onesbuild_image.app", tfjsonpath.New("image_ref"), knownvalue.StringRegexp(regexp.MustCompile("^"+regexp.QuoteMeta(repo)+`@sha256:[a-f0-9]{64}$`))),
 					statecheck.ExpectKnownValue("onesbuild_image.app", tfjsonpath.New("tagged_refs"), knownvalue.ListExact([]knownvalue.Check{
@@ -160,15 +162,26 @@ func TestImageResource_lifecycle(t *testing.T) {
 				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
 					plancheck.ExpectResourceAction("onesbuild_image.app", plancheck.ResourceActionReplace),
 					plancheck.ExpectUnknownValue("onesbuild_image.app", tfjsonpath.New("digest")),
+					plancheck.ExpectUnknownValue("onesbuild_image.app", tfjsonpath.New("context_sha256")),
 				}},
-				ConfigStateChecks: []statecheck.StateCheck{newDigest.AddStateValue("onesbuild_image.app", tfjsonpath.New("digest"))},
+				ConfigStateChecks: []statecheck.StateCheck{
+					newDigest.AddStateValue("onesbuild_image.app", tfjsonpath.New("digest")),
+					rebuilt.AddStateValue("onesbuild_image.app", tfjsonpath.New("digest")),
+					statecheck.ExpectKnownValue("onesbuild_image.app", tfjsonpath.New("context_sha256"), knownvalue.StringFunc(func(v string) error {
+						if want := hashOf(t, dir); v != want {
+							return fmt.Errorf("context_sha256 = %s, want the hash of what was built, %s", v, want)
+						}
+						return nil
+					})),
+				},
 				Check: func(s *terraform.State) error {
 					builtDigest = s.RootModule().Resources["onesbuild_image.app"].Primary.Attributes["digest"]
 					return nil
 				},
 			},
 			{
-				// A tag moved elsewhere out of band: the image is rebuilt.
+				// A tag moved elsewhere out of band: the tag is pointed back
+				// at the built image in place, without a build.
 				PreConfig: func() {
 					other, _ := random.Image(64, 1)
 					ref, _ := name.ParseReference(e.registryHost+"/new-image:v1", name.Insecure)
@@ -176,9 +189,24 @@ func TestImageResource_lifecycle(t *testing.T) {
 						t.Fatal(err)
 					}
 				},
-				Config:             dirConfig(e, dir, "delete_on_destroy = true\n  resources {\n    requests = { cpu = \"500m\", memory = \"512Mi\" }\n  }"),
-				PlanOnly:           true,
-				ExpectNonEmptyPlan: true,
+				Config: dirConfig(e, dir, "delete_on_destroy = true\n  resources {\n    requests = { cpu = \"500m\", memory = \"512Mi\" }\n  }"),
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectResourceAction("onesbuild_image.app", plancheck.ResourceActionUpdate),
+					plancheck.ExpectKnownValue("onesbuild_image.app", tfjsonpath.New("tagged_refs"), knownvalue.ListExact([]knownvalue.Check{
+						knownvalue.StringExact(repo + ":latest"), knownvalue.StringExact(repo + ":v1"),
+					})),
+				}},
+				ConfigStateChecks: []statecheck.StateCheck{rebuilt.AddStateValue("onesbuild_image.app", tfjsonpath.New("digest"))},
+				Check: func(s *terraform.State) error {
+					if n := e.cluster.Builds(); n != 2 {
+						return fmt.Errorf("%d builds ran; a moved tag must not rebuild", n)
+					}
+					got, err := reg.ResolveTag(context.Background(), repo, "v1")
+					if want := s.RootModule().Resources["onesbuild_image.app"].Primary.Attributes["digest"]; err != nil || got != want {
+						return fmt.Errorf("v1 = %s (%v), want it back on %s", got, err, want)
+					}
+					return nil
+				},
 			},
 			{
 				// The image deleted out of band: the next plan recreates it.
@@ -205,7 +233,7 @@ func TestImageResource_lifecycle(t *testing.T) {
 				ImportStateVerify: true,
 				ImportStateVerifyIgnore: []string{
 					"build_pod", "context_dir", "context_sha256", "delete_on_destroy", "dockerfile", "insecure", "keep_build_pod",
-					"namespace", "resources", "skip_tls_verify", "tagged_refs", "tags", "timings", "timeouts",
+					"namespace", "reproducible", "resources", "skip_tls_verify", "tagged_refs", "tags", "timings", "timeouts",
 				},
 			},
 		},

@@ -2,8 +2,10 @@ package provider
 
 import (
 	"context"
+	"strconv"
 
 	"github.com/hashicorp/terraform-plugin-framework/diag"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/boolplanmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/listplanmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/mapplanmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/planmodifier"
@@ -43,8 +45,34 @@ func replaceList() planmodifier.List {
 	}, replaceDescription, replaceDescription)
 }
 
+func replaceBool() planmodifier.Bool {
+	return boolplanmodifier.RequiresReplaceIf(func(ctx context.Context, req planmodifier.BoolRequest, resp *boolplanmodifier.RequiresReplaceIfFuncResponse) {
+		resp.RequiresReplace = !adopting(ctx, req.Private)
+	}, replaceDescription, replaceDescription)
+}
+
 func replaceMap() planmodifier.Map {
 	return mapplanmodifier.RequiresReplaceIf(func(ctx context.Context, req planmodifier.MapRequest, resp *mapplanmodifier.RequiresReplaceIfFuncResponse) {
 		resp.RequiresReplace = !adopting(ctx, req.Private)
 	}, replaceDescription, replaceDescription)
+}
+
+// privateKeyCurrentContext holds the hash of a context directory as Read
+// last saw it, a JSON string.
+const privateKeyCurrentContext = "context_now"
+
+// currentContextHash returns what Read recorded, or "".
+func currentContextHash(ctx context.Context, p privateGetter) string {
+	if p == nil {
+		return ""
+	}
+	v, _ := p.GetKey(ctx, privateKeyCurrentContext)
+	if len(v) == 0 {
+		return ""
+	}
+	s, err := strconv.Unquote(string(v))
+	if err != nil {
+		return ""
+	}
+	return s
 }

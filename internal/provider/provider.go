@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"sync"
+	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
 	"github.com/hashicorp/terraform-plugin-framework/datasource"
@@ -18,22 +19,24 @@ import (
 	"k8s.io/client-go/rest"
 
 	"github.com/onesbuild/terraform-provider-onesbuild/internal/build"
+	"github.com/onesbuild/terraform-provider-onesbuild/internal/build/kaniko"
 	"github.com/onesbuild/terraform-provider-onesbuild/internal/kube"
 	"github.com/onesbuild/terraform-provider-onesbuild/internal/registry"
 )
 
 // Defaults documented in the schema.
 const (
-	defaultNamespace           = "default"
-	defaultMaxConcurrentBuilds = 4
-	defaultRegistryRetries     = 3
+	defaultNamespace            = "default"
+	defaultMaxConcurrentBuilds  = 4
+	defaultRegistryRetries      = 3
+	defaultUnschedulableTimeout = "1m"
 )
 
 var _ provider.Provider = (*onesbuildProvider)(nil)
 
 // Cluster gives the provider its Kubernetes clients. Tests pass a fake.
 type Cluster interface {
-	Clients() (kubernetes.Interface, build.Attacher, error)
+	Clients() (kubernetes.Interface, kaniko.Attacher, error)
 }
 
 // Options changes how the provider reaches the outside world; the zero
@@ -78,6 +81,7 @@ type providerModel struct {
 	MaxConcurrentBuilds  types.Int64  `tfsdk:"max_concurrent_builds"`
 	PushRetry            types.Int64  `tfsdk:"push_retry"`
 	ImageDownloadRetry   types.Int64  `tfsdk:"image_download_retry"`
+	UnschedulableTimeout types.String `tfsdk:"unschedulable_timeout"`
 }
 
 type execModel struct {
@@ -144,6 +148,13 @@ func (p *onesbuildProvider) Schema(_ context.Context, _ provider.SchemaRequest, 
 				Optional: true, Validators: []validator.Int64{int64validator.Between(0, 10)},
 				MarkdownDescription: "How often Kaniko retries a failed push (`--push-retry`), with growing pauses, before the build fails. Defaults to " + itoa(defaultRegistryRetries) + ".",
 			},
+			"unschedulable_timeout": schema.StringAttribute{
+				Optional: true, Validators: []validator.String{newDurationValidator()},
+				MarkdownDescription: "How long a build pod may wait for a node (Kubernetes reports it `Unschedulable`) before the build fails, " +
+					"as a Go duration such as `10m`. `0s` waits until the build's create timeout, for build pools that a cluster " +
+					"autoscaler grows on demand. Defaults to `" + defaultUnschedulableTimeout + "`: long enough for other builds to finish " +
+					"and free their capacity, short enough that a node selector no node matches fails quickly.",
+			},
 			"image_download_retry": schema.Int64Attribute{
 				Optional: true, Validators: []validator.Int64{int64validator.Between(0, 10)},
 				MarkdownDescription: "How often Kaniko retries a failed base image download (`--image-download-retry`). Defaults to " + itoa(defaultRegistryRetries) + ".",
@@ -168,12 +179,14 @@ type providerData struct {
 	version            string
 	pushRetry          int
 	imageDownloadRetry int
-	namespace          string
-	kanikoImage        string
-	insecureRegistries []string
-	registry           *registry.Client
-	queue              *build.Queue
-	cluster            Cluster
+	// unschedulableTimeout is negative to wait for the create timeout.
+	unschedulableTimeout time.Duration
+	namespace            string
+	kanikoImage          string
+	insecureRegistries   []string
+	registry             *registry.Client
+	queue                *build.Queue
+	cluster              Cluster
 }
 
 func (p *onesbuildProvider) Configure(ctx context.Context, req provider.ConfigureRequest, resp *provider.ConfigureResponse) {
@@ -187,9 +200,11 @@ func (p *onesbuildProvider) Configure(ctx context.Context, req provider.Configur
 		namespace:   stringOr(m.Namespace, defaultNamespace),
 		kanikoImage: stringOr(m.KanikoImage, build.DefaultKanikoImage),
 	}
-	resp.Diagnostics.Append(m.InsecureRegistries.ElementsAs(ctx, &data.insecureRegistries, false)...)
-	hosts := map[string]string{}
-	resp.Diagnostics.Append(m.RegistryHosts.ElementsAs(ctx, &hosts, false)...)
+	// Values that come from other resources are unknown until those are
+	// applied. Planning must still work, so an unknown value counts as
+	// unset here; at apply time every value is known.
+	data.insecureRegistries = knownStrings(ctx, m.InsecureRegistries, &resp.Diagnostics)
+	hosts := knownStringMap(ctx, m.RegistryHosts, &resp.Diagnostics)
 	if resp.Diagnostics.HasError() {
 		return
 	}
@@ -197,6 +212,10 @@ func (p *onesbuildProvider) Configure(ctx context.Context, req provider.Configur
 	limit := intOr(m.MaxConcurrentBuilds, defaultMaxConcurrentBuilds)
 	data.queue = build.NewQueue(limit)
 	data.pushRetry, data.imageDownloadRetry = intOr(m.PushRetry, defaultRegistryRetries), intOr(m.ImageDownloadRetry, defaultRegistryRetries)
+	data.unschedulableTimeout = mustDuration(stringOr(m.UnschedulableTimeout, defaultUnschedulableTimeout)) // validated in the schema
+	if data.unschedulableTimeout == 0 {
+		data.unschedulableTimeout = -1
+	}
 
 	if p.opts.Cluster != nil {
 		data.cluster = p.opts.Cluster
@@ -214,10 +233,13 @@ func (p *onesbuildProvider) Configure(ctx context.Context, req provider.Configur
 		if v := m.ConfigPath.ValueString(); v != "" {
 			conn.ConfigPaths = []string{v}
 		}
-		if m.Exec != nil && !m.Exec.Command.IsNull() {
-			conn.Exec = &kube.ExecOptions{APIVersion: m.Exec.APIVersion.ValueString(), Command: m.Exec.Command.ValueString()}
-			resp.Diagnostics.Append(m.Exec.Args.ElementsAs(ctx, &conn.Exec.Args, false)...)
-			resp.Diagnostics.Append(m.Exec.Env.ElementsAs(ctx, &conn.Exec.Env, false)...)
+		if m.Exec != nil && !m.Exec.Command.IsNull() && !m.Exec.Command.IsUnknown() {
+			conn.Exec = &kube.ExecOptions{
+				APIVersion: m.Exec.APIVersion.ValueString(),
+				Command:    m.Exec.Command.ValueString(),
+				Args:       knownStrings(ctx, m.Exec.Args, &resp.Diagnostics),
+				Env:        knownStringMap(ctx, m.Exec.Env, &resp.Diagnostics),
+			}
 		}
 		getenv := p.opts.Getenv
 		if getenv == nil {
@@ -259,11 +281,11 @@ type lazyCluster struct {
 
 	once     sync.Once
 	client   kubernetes.Interface
-	attacher build.Attacher
+	attacher kaniko.Attacher
 	err      error
 }
 
-func (c *lazyCluster) Clients() (kubernetes.Interface, build.Attacher, error) {
+func (c *lazyCluster) Clients() (kubernetes.Interface, kaniko.Attacher, error) {
 	c.once.Do(func() {
 		var cfg *rest.Config
 		cfg, c.err = kube.RESTConfig(c.opts, c.getenv)
@@ -278,6 +300,47 @@ func (c *lazyCluster) Clients() (kubernetes.Interface, build.Attacher, error) {
 		c.client, c.attacher = cs, &kube.PodAttacher{Config: cfg, Client: cs}
 	})
 	return c.client, c.attacher, c.err
+}
+
+// elementsOf is a list or set of strings, as knownStrings reads them.
+type elementsOf interface {
+	IsNull() bool
+	IsUnknown() bool
+	ElementsAs(ctx context.Context, target any, allowUnhandled bool) diag.Diagnostics
+}
+
+// knownStrings reads a list or set of strings; null or unknown gives nil,
+// and so do unknown elements.
+func knownStrings(ctx context.Context, v elementsOf, diags *diag.Diagnostics) []string {
+	if v.IsNull() || v.IsUnknown() {
+		return nil
+	}
+	var values []types.String
+	diags.Append(v.ElementsAs(ctx, &values, false)...)
+	var out []string
+	for _, e := range values {
+		if !e.IsNull() && !e.IsUnknown() {
+			out = append(out, e.ValueString())
+		}
+	}
+	return out
+}
+
+// knownStringMap reads a map of strings; null or unknown gives an empty
+// map, and unknown values are left out.
+func knownStringMap(ctx context.Context, v types.Map, diags *diag.Diagnostics) map[string]string {
+	out := map[string]string{}
+	if v.IsNull() || v.IsUnknown() {
+		return out
+	}
+	var values map[string]types.String
+	diags.Append(v.ElementsAs(ctx, &values, false)...)
+	for k, e := range values {
+		if !e.IsNull() && !e.IsUnknown() {
+			out[k] = e.ValueString()
+		}
+	}
+	return out
 }
 
 func intOr(v types.Int64, def int) int {

@@ -11,6 +11,10 @@ import (
 	"github.com/google/go-containerregistry/pkg/registry"
 	"github.com/hashicorp/terraform-plugin-framework/providerserver"
 	"github.com/hashicorp/terraform-plugin-go/tfprotov6"
+	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
+	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
+	"github.com/hashicorp/terraform-plugin-testing/statecheck"
+	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
 
 	"github.com/onesbuild/terraform-provider-onesbuild/internal/build/buildtest"
 )
@@ -61,4 +65,46 @@ func unconfiguredFactories() map[string]func() (tfprotov6.ProviderServer, error)
 	return map[string]func() (tfprotov6.ProviderServer, error){
 		"onesbuild": providerserver.NewProtocol6WithError(NewWithOptions("test", Options{Getenv: func(string) string { return "" }})()),
 	}
+}
+
+// TestProvider_unknownConfigurationValues configures the provider from a
+// resource that does not exist yet: planning must work with the values
+// unknown, and the apply must use them once they are known.
+func TestProvider_unknownConfigurationValues(t *testing.T) {
+	e := newTestEnv(t)
+	dir := writeContext(t)
+	config := fmt.Sprintf(`
+resource "terraform_data" "registry" {
+  input = { name = %[1]q, address = %[2]q }
+}
+
+provider "onesbuild" {
+  namespace           = "builds"
+  insecure_registries = [terraform_data.registry.output.name]
+  registry_hosts      = { (terraform_data.registry.output.name) = terraform_data.registry.output.address }
+  exec {
+    api_version = "client.authentication.k8s.io/v1"
+    command     = terraform_data.registry.output.name
+    args        = [terraform_data.registry.output.address]
+    env         = { ADDRESS = terraform_data.registry.output.address }
+  }
+}
+
+resource "onesbuild_image" "app" {
+  repository  = "%[1]s/new-image"
+  context_dir = %[3]q
+}
+`, clusterRegistry, e.registryHost, dir)
+	resource.UnitTest(t, resource.TestCase{
+		ProtoV6ProviderFactories: e.factories(),
+		Steps: []resource.TestStep{{
+			Config: config,
+			ConfigStateChecks: []statecheck.StateCheck{
+				// The size is read through registry_hosts, which was unknown
+				// at plan time.
+				statecheck.ExpectKnownValue("onesbuild_image.app", tfjsonpath.New("image_size_bytes"), knownvalue.NotNull()),
+				statecheck.ExpectKnownValue("onesbuild_image.app", tfjsonpath.New("digest"), knownvalue.StringRegexp(digestPattern)),
+			},
+		}},
+	})
 }

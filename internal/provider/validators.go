@@ -3,6 +3,7 @@ package provider
 import (
 	"context"
 	"fmt"
+	"net/url"
 	"strings"
 	"time"
 
@@ -53,6 +54,11 @@ func newContextURLValidator() validator.String {
 		}
 		for _, scheme := range contextURLSchemes {
 			if strings.HasPrefix(s, scheme) {
+				if u, err := url.Parse(s); err == nil && u.User != nil {
+					return fmt.Errorf("context URL %s carries credentials, which would be stored in Terraform state and shown in plans: "+
+						"remove the user and password from the URL and put them in a Secret named by context_credentials_secret "+
+						"(GIT_USERNAME and GIT_PASSWORD for git)", build.RedactURL(s))
+				}
 				return nil
 			}
 		}

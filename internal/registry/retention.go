@@ -48,9 +48,8 @@ func (c *Client) ListTags(ctx context.Context, repository string) ([]string, err
 	return tags, nil
 }
 
-// expiredHistoryTags returns the history tags of key beyond the newest
-// keep, oldest last.
-func expiredHistoryTags(tags []string, key string, keep int) []string {
+// historyTags returns the history tags of key, newest first.
+func historyTags(tags []string, key string) []string {
 	prefix := historyTagPrefix + key + "-"
 	var history []string
 	for _, t := range tags {
@@ -61,6 +60,13 @@ func expiredHistoryTags(tags []string, key string, keep int) []string {
 		}
 	}
 	sort.Sort(sort.Reverse(sort.StringSlice(history)))
+	return history
+}
+
+// expiredHistoryTags returns the history tags of key beyond the newest
+// keep, oldest last.
+func expiredHistoryTags(tags []string, key string, keep int) []string {
+	history := historyTags(tags, key)
 	if len(history) <= keep {
 		return nil
 	}
@@ -77,53 +83,70 @@ func (c *Client) deleteTag(ctx context.Context, repository, tag string) {
 	}
 }
 
-// Pruned is one manifest retention deleted, or would delete in a dry run.
-type Pruned struct {
-	Tag    string
-	Digest string
-}
-
 // PruneHistory deletes the manifests of the history tags of key beyond
-// the newest keep. Manifests whose digest is in protect (the current
-// build, whatever the resource's tags point at) are never deleted, and
-// tags without the key, pushed by anyone else, are never considered. With
-// dryRun nothing is deleted. report is called for each manifest before it
-// is deleted.
-func (c *Client) PruneHistory(ctx context.Context, repository, key string, keep int, protect []string, dryRun bool, report func(Pruned)) ([]Pruned, error) {
+// the newest keep. A manifest is never deleted when its digest is in
+// protect (the current build) or when any tag other than key's history
+// tags points at it: a "stable" a person put on an old build, the
+// resource's own tags, another resource's builds. Tags without the key
+// are never deleted. With dryRun nothing is deleted. report is called
+// for each manifest before it is deleted.
+func (c *Client) PruneHistory(ctx context.Context, repository, key string, keep int, protect []string, dryRun bool, report func(tag, digest string)) error {
 	tags, err := c.ListTags(ctx, repository)
 	if err != nil {
-		return nil, err
+		return err
+	}
+	expired := expiredHistoryTags(tags, key, keep)
+	if len(expired) == 0 {
+		return nil
 	}
 	protected := map[string]bool{}
 	for _, d := range protect {
 		protected[d] = true
 	}
-	var pruned []Pruned
-	for _, tag := range expiredHistoryTags(tags, key, keep) {
+	own := map[string]bool{}
+	for _, t := range historyTags(tags, key) {
+		own[t] = true
+	}
+	for _, tag := range tags {
+		if own[tag] {
+			continue
+		}
+		digest, err := c.ResolveTag(ctx, repository, tag)
+		if errors.Is(err, ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("resolving tag %s before pruning: %w", tag, err)
+		}
+		protected[digest] = true
+	}
+	for _, tag := range expired {
 		digest, err := c.ResolveTag(ctx, repository, tag)
 		if errors.Is(err, ErrNotFound) {
 			continue // listed but gone: deleted by someone else meanwhile
 		}
 		if err != nil {
-			return pruned, fmt.Errorf("resolving history tag %s: %w", tag, err)
+			return fmt.Errorf("resolving history tag %s: %w", tag, err)
 		}
 		if protected[digest] {
+			// Still referenced: only this resource's history tag goes.
+			if !dryRun {
+				c.deleteTag(ctx, repository, tag)
+			}
 			continue
 		}
-		p := Pruned{Tag: tag, Digest: digest}
 		if report != nil {
-			report(p)
+			report(tag, digest)
 		}
 		if !dryRun {
 			if err := c.Delete(ctx, repository, digest); err != nil {
-				return pruned, err
+				return err
 			}
 			// Registries that keep tags of a deleted manifest would list
 			// the history tag forever; remove it where the API allows.
 			c.deleteTag(ctx, repository, tag)
 		}
 		protected[digest] = true // deleted once is enough
-		pruned = append(pruned, p)
 	}
-	return pruned, nil
+	return nil
 }

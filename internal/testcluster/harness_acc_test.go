@@ -17,6 +17,7 @@ import (
 	"k8s.io/client-go/rest"
 
 	"github.com/onesbuild/terraform-provider-onesbuild/internal/build"
+	"github.com/onesbuild/terraform-provider-onesbuild/internal/build/kaniko"
 	"github.com/onesbuild/terraform-provider-onesbuild/internal/buildcontext"
 	"github.com/onesbuild/terraform-provider-onesbuild/internal/kube"
 )
@@ -40,16 +41,14 @@ func TestHarnessBuildPushPullRun(t *testing.T) {
 		Files:            map[string]string{"message": "harness-ok\n"},
 		DockerfileInline: "FROM " + env.BaseImage + "\nCOPY message /message\nRUN cat /message > /from-run.txt\nCMD [\"cat\", \"/from-run.txt\"]\n",
 	}
-	b := &build.Builder{Client: client, Attacher: &kube.PodAttacher{Config: cfg, Client: client}, Log: testLogger{t}}
-	res, err := b.Build(ctx, build.Request{
-		Namespace:          "default",
-		Repository:         env.ClusterRegistry + "/harness-check",
-		Tags:               []string{"latest"},
-		WriteContext:       func(w io.Writer) error { _, err := src.WriteGzip(w, nil); return err },
-		Dockerfile:         src.Dockerfile(),
-		KanikoImage:        env.KanikoImage,
-		InsecureRegistries: []string{env.ClusterRegistry},
-		Deadline:           10 * time.Minute,
+	b := &kaniko.Executor{Client: client, Attacher: &kube.PodAttacher{Config: cfg, Client: client}, Log: testLogger{t}}
+	res, err := b.Build(ctx, build.Spec{
+		Namespace:  "default",
+		Repository: env.ClusterRegistry + "/harness-check",
+		Tags:       []string{"latest"},
+		Source:     &src,
+		Registry:   build.RegistryAccess{InsecureRegistries: []string{env.ClusterRegistry}},
+		Pod:        build.PodOptions{Image: env.KanikoImage, Deadline: 10 * time.Minute},
 	})
 	if err != nil {
 		t.Fatalf("build: %v", err)
@@ -145,14 +144,14 @@ func TestHarnessCancelledBuildLeavesNoPod(t *testing.T) {
 	cfg, client := clientsOf(t, env)
 	src := buildcontext.Source{Files: map[string]string{"x": "y"}, DockerfileInline: "FROM " + env.BaseImage + "\nRUN sleep 120\n"}
 	ctx, cancel := context.WithCancel(context.Background())
-	b := &build.Builder{Client: client, Attacher: &kube.PodAttacher{Config: cfg, Client: client}, Log: testLogger{t},
+	b := &kaniko.Executor{Client: client, Attacher: &kube.PodAttacher{Config: cfg, Client: client}, Log: testLogger{t},
 		OnExecutorStarted: func(*corev1.Pod) { time.AfterFunc(2*time.Second, cancel) }}
 	start := time.Now()
-	res, err := b.Build(ctx, build.Request{
+	res, err := b.Build(ctx, build.Spec{
 		Namespace: "default", Repository: env.ClusterRegistry + "/cancelled", Tags: []string{"latest"},
-		WriteContext: func(w io.Writer) error { _, err := src.WriteGzip(w, nil); return err },
-		Dockerfile:   src.Dockerfile(), KanikoImage: env.KanikoImage, InsecureRegistries: []string{env.ClusterRegistry},
-		Deadline: 10 * time.Minute,
+		Source:   &src,
+		Registry: build.RegistryAccess{InsecureRegistries: []string{env.ClusterRegistry}},
+		Pod:      build.PodOptions{Image: env.KanikoImage, Deadline: 10 * time.Minute},
 	})
 	var f *build.Failure
 	if !errors.As(err, &f) || f.Reason != build.ReasonCanceled {

@@ -19,7 +19,6 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -38,6 +37,7 @@ import (
 	"k8s.io/client-go/rest"
 
 	"github.com/onesbuild/terraform-provider-onesbuild/internal/build"
+	"github.com/onesbuild/terraform-provider-onesbuild/internal/build/kaniko"
 	"github.com/onesbuild/terraform-provider-onesbuild/internal/buildcontext"
 	"github.com/onesbuild/terraform-provider-onesbuild/internal/feasibility"
 	"github.com/onesbuild/terraform-provider-onesbuild/internal/kube"
@@ -67,7 +67,7 @@ type bench struct {
 	repo    string
 	dir     string
 	binary  []byte
-	builder *build.Builder
+	builder *kaniko.Executor
 	// baseImageClaim holds the warmed base image cache in warm mode.
 	baseImageClaim string
 }
@@ -170,7 +170,7 @@ func newBench(ctx context.Context, env *testcluster.Env) (*bench, error) {
 		repo: env.ClusterRegistry + "/feasibility",
 		reg:  &registry.Client{Hosts: map[string]string{env.ClusterRegistry: env.HostRegistry}, Insecure: []string{env.ClusterRegistry}},
 	}
-	b.builder = &build.Builder{Client: client, Attacher: &kube.PodAttacher{Config: cfg, Client: client}}
+	b.builder = &kaniko.Executor{Client: client, Attacher: &kube.PodAttacher{Config: cfg, Client: client}}
 	return b, nil
 }
 
@@ -188,22 +188,20 @@ func (b *bench) once(ctx context.Context, mode string, n int) (feasibility.Sampl
 		return s, err
 	}
 	src := buildcontext.Source{Dir: b.dir}
-	req := build.Request{
+	req := build.Spec{
 		Namespace: "default", Repository: b.repo, Tags: []string{mode},
-		WriteContext:       func(w io.Writer) error { _, err := src.WriteGzip(w, nil); return err },
-		Dockerfile:         src.Dockerfile(),
-		KanikoImage:        b.env.KanikoImage,
-		InsecureRegistries: []string{b.env.ClusterRegistry},
-		Deadline:           15 * time.Minute,
+		Source:   &src,
+		Registry: build.RegistryAccess{InsecureRegistries: []string{b.env.ClusterRegistry}},
+		Pod:      build.PodOptions{Image: b.env.KanikoImage, Deadline: 15 * time.Minute},
 	}
 	if mode == "warm" {
-		req.Cache = build.Cache{Enabled: true, BaseImageClaim: b.baseImageClaim}
-		req.ExtraArgs = []string{"--cache-copy-layers=true"}
+		req.Pod.Cache = build.Cache{Enabled: true, BaseImageClaim: b.baseImageClaim}
+		req.Pod.ExtraArgs = []string{"--cache-copy-layers=true"}
 	}
 	var sampler *cgroupSampler
 	b.builder.OnExecutorStarted = func(pod *corev1.Pod) {
 		for _, cs := range pod.Status.ContainerStatuses {
-			if cs.Name == build.ContainerName && cs.ContainerID != "" {
+			if cs.Name == kaniko.ContainerName && cs.ContainerID != "" {
 				sampler = startSampler(ctx, pod.Spec.NodeName, cs.ContainerID[strings.Index(cs.ContainerID, "://")+3:])
 			}
 		}

@@ -23,7 +23,7 @@ import (
 	"k8s.io/client-go/kubernetes/fake"
 	k8stesting "k8s.io/client-go/testing"
 
-	"github.com/onesbuild/terraform-provider-onesbuild/internal/build"
+	"github.com/onesbuild/terraform-provider-onesbuild/internal/build/kaniko"
 )
 
 // Cluster is a fake cluster. Pods created in it are run by a simulated
@@ -62,7 +62,7 @@ func NewCluster(registryHosts map[string]string) *Cluster {
 }
 
 // Clients implements the provider's Cluster interface.
-func (c *Cluster) Clients() (kubernetes.Interface, build.Attacher, error) {
+func (c *Cluster) Clients() (kubernetes.Interface, kaniko.Attacher, error) {
 	return c.Client, attacher{c}, nil
 }
 
@@ -120,7 +120,7 @@ func (c *Cluster) run(namespace, name string) {
 		if err != nil {
 			return false
 		}
-		latest.Status.ContainerStatuses = []corev1.ContainerStatus{{Name: build.ContainerName, State: state}}
+		latest.Status.ContainerStatuses = []corev1.ContainerStatus{{Name: kaniko.ContainerName, State: state}}
 		_, err = pods.UpdateStatus(ctx, latest, metav1.UpdateOptions{})
 		return err == nil
 	}

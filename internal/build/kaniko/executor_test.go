@@ -1,6 +1,7 @@
-package build
+package kaniko
 
 import (
+	"archive/tar"
 	"bytes"
 	"compress/gzip"
 	"context"
@@ -17,6 +18,9 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/kubernetes/fake"
 	k8stesting "k8s.io/client-go/testing"
+
+	"github.com/onesbuild/terraform-provider-onesbuild/internal/build"
+	"github.com/onesbuild/terraform-provider-onesbuild/internal/buildcontext"
 )
 
 var testDigest = "sha256:" + strings.Repeat("5e", 32)
@@ -88,6 +92,24 @@ func running(p *corev1.Pod) {
 	p.Status.ContainerStatuses = []corev1.ContainerStatus{{Name: ContainerName, State: corev1.ContainerState{Running: &corev1.ContainerStateRunning{}}}}
 }
 
+func terminatedWith(code int32, reason string) func(*corev1.Pod) {
+	return func(p *corev1.Pod) {
+		p.Status.Phase = corev1.PodFailed
+		p.Status.ContainerStatuses = []corev1.ContainerStatus{{Name: ContainerName, State: corev1.ContainerState{
+			Terminated: &corev1.ContainerStateTerminated{ExitCode: code, Reason: reason},
+		}}}
+	}
+}
+
+func hashOf(t *testing.T, s build.Spec) string {
+	t.Helper()
+	sum, err := s.Source.Hash()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sum.SHA256
+}
+
 func terminated(code int32, message string) func(*corev1.Pod) {
 	return func(p *corev1.Pod) {
 		p.Status.Phase = corev1.PodSucceeded
@@ -106,16 +128,33 @@ func waiting(reason, message string) func(*corev1.Pod) {
 	}
 }
 
-func requestWithContext(content string) Request {
-	r := baseRequest()
-	r.WriteContext = func(w io.Writer) error {
-		gz := gzip.NewWriter(w)
-		if _, err := gz.Write([]byte(content)); err != nil {
-			return err
-		}
-		return gz.Close()
-	}
+// specWithContext is a spec whose context holds one file, main.
+func specWithContext(content string) build.Spec {
+	r := baseSpec()
+	r.Source = &buildcontext.Source{Files: map[string]string{"Dockerfile": "FROM scratch\nCOPY main /\n", "main": content}}
 	return r
+}
+
+// filesOf reads a gzip tar stream into path -> content.
+func filesOf(t *testing.T, data []byte) map[string]string {
+	t.Helper()
+	gz, err := gzip.NewReader(bytes.NewReader(data))
+	if err != nil {
+		t.Fatalf("stdin was not gzip: %v", err)
+	}
+	tr := tar.NewReader(gz)
+	files := map[string]string{}
+	for {
+		hdr, err := tr.Next()
+		if err == io.EOF {
+			return files
+		}
+		if err != nil {
+			t.Fatalf("stdin was not a tar: %v", err)
+		}
+		b, _ := io.ReadAll(tr)
+		files[hdr.Name] = string(b)
+	}
 }
 
 func assertNoPods(t *testing.T, client *fake.Clientset, ns string) {
@@ -151,10 +190,10 @@ func TestBuildSucceeds(t *testing.T) {
 	client := fakeCluster()
 	attacher := &recordingAttacher{}
 	logger := &collectingLogger{}
-	b := &Builder{Client: client, Attacher: attacher, Log: logger}
+	b := &Executor{Client: client, Attacher: attacher, Log: logger}
 	kubelet(t, client, "builds", running, terminated(0, testDigest+"\n"))
 
-	res, err := b.Build(context.Background(), requestWithContext("the context"))
+	res, err := b.Build(context.Background(), specWithContext("the context"))
 	if err != nil {
 		t.Fatalf("Build: %v", err)
 	}
@@ -164,17 +203,19 @@ func TestBuildSucceeds(t *testing.T) {
 	if res.Pod != "onesbuild-new-image-x7k2p" {
 		t.Errorf("pod = %q", res.Pod)
 	}
-	for _, p := range []Phase{PhaseExecutorStart, PhaseTotal} {
+	for _, p := range []build.Phase{build.PhaseExecutorStart, build.PhaseTotal} {
 		if _, ok := res.Timings[p]; !ok {
 			t.Errorf("timing %s missing: %v", p, res.Timings)
 		}
 	}
-	gz, err := gzip.NewReader(bytes.NewReader(attacher.data))
-	if err != nil {
-		t.Fatalf("stdin was not the gzip context: %v", err)
+	if got := filesOf(t, attacher.data)["main"]; got != "the context" {
+		t.Errorf("executor received main = %q", got)
 	}
-	if got, _ := io.ReadAll(gz); string(got) != "the context" {
-		t.Errorf("executor received %q", got)
+	if res.ContextSHA256 == "" || res.ContextSHA256 != hashOf(t, specWithContext("the context")) {
+		t.Errorf("context hash %q is not the hash of what was uploaded", res.ContextSHA256)
+	}
+	if res.Executor != build.ExecutorKaniko {
+		t.Errorf("executor = %q", res.Executor)
 	}
 	// The fake clientset serves "fake logs" as the container log.
 	if len(res.LogTail) == 0 || res.LogTail[len(res.LogTail)-1] != "fake logs" {
@@ -187,38 +228,38 @@ func TestBuildFailures(t *testing.T) {
 	tests := []struct {
 		name    string
 		steps   []func(*corev1.Pod)
-		req     func() Request
+		spec    func() build.Spec
 		objects []runtime.Object
 		attach  error
-		reason  FailureReason
+		reason  build.FailureReason
 		detail  string
 	}{
 		{
 			name:   "executor image cannot be pulled",
 			steps:  []func(*corev1.Pod){waiting("ContainerCreating", ""), waiting("ErrImagePull", `failed to pull "nope:1": not found`)},
-			reason: ReasonImagePull, detail: "not found",
+			reason: build.ReasonImagePull, detail: "not found",
 		},
 		{
 			name:   "back-off after pull errors",
 			steps:  []func(*corev1.Pod){waiting("ImagePullBackOff", "Back-off pulling image")},
-			reason: ReasonImagePull, detail: "Back-off",
+			reason: build.ReasonImagePull, detail: "Back-off",
 		},
 		{
 			name: "unschedulable",
 			steps: []func(*corev1.Pod){func(p *corev1.Pod) {
 				p.Status.Conditions = []corev1.PodCondition{{Type: corev1.PodScheduled, Status: corev1.ConditionFalse, Reason: corev1.PodReasonUnschedulable, Message: "0/1 nodes are available: 1 Insufficient memory."}}
 			}},
-			reason: ReasonUnschedulable, detail: "Insufficient memory",
+			reason: build.ReasonUnschedulable, detail: "Insufficient memory",
 		},
 		{
 			name:   "kaniko exits non-zero",
 			steps:  []func(*corev1.Pod){running, terminated(1, "")},
-			reason: ReasonExecutorFailed, detail: "code 1",
+			reason: build.ReasonExecutorFailed, detail: "code 1",
 		},
 		{
 			name:   "no digest in termination message",
 			steps:  []func(*corev1.Pod){running, terminated(0, "")},
-			reason: ReasonInvalidDigest,
+			reason: build.ReasonInvalidDigest,
 		},
 		{
 			name: "deadline exceeded on the cluster",
@@ -226,7 +267,7 @@ func TestBuildFailures(t *testing.T) {
 				p.Status.Phase, p.Status.Reason, p.Status.Message = corev1.PodFailed, "DeadlineExceeded", "Pod was active on the node longer than the specified deadline"
 				p.Status.ContainerStatuses = nil
 			}},
-			reason: ReasonTimeout, detail: "DeadlineExceeded",
+			reason: build.ReasonTimeout, detail: "DeadlineExceeded",
 		},
 		{
 			name: "deadline exceeded kills the executor",
@@ -234,7 +275,7 @@ func TestBuildFailures(t *testing.T) {
 				terminated(137, "")(p)
 				p.Status.Phase, p.Status.Reason = corev1.PodFailed, "DeadlineExceeded"
 			}},
-			reason: ReasonTimeout, detail: "DeadlineExceeded",
+			reason: build.ReasonTimeout, detail: "DeadlineExceeded",
 		},
 		{
 			name: "evicted",
@@ -242,57 +283,76 @@ func TestBuildFailures(t *testing.T) {
 				p.Status.Phase, p.Status.Reason, p.Status.Message = corev1.PodFailed, "Evicted", "The node was low on resource: memory."
 				p.Status.ContainerStatuses = nil
 			}},
-			reason: ReasonPodFailed, detail: "Evicted",
+			reason: build.ReasonPodFailed, detail: "Evicted",
 		},
 		{
 			name: "registry secret missing",
-			req: func() Request {
-				r := requestWithContext("x")
-				r.RegistryAuthSecret = "regcred"
+			spec: func() build.Spec {
+				r := specWithContext("x")
+				r.Registry.AuthSecret = "regcred"
 				return r
 			},
-			reason: ReasonSecretMissing, detail: `"regcred" does not exist`,
+			reason: build.ReasonSecretMissing, detail: `"regcred" does not exist`,
 		},
 		{
 			name: "registry secret without docker config",
-			req: func() Request {
-				r := requestWithContext("x")
-				r.RegistryAuthSecret = "regcred"
+			spec: func() build.Spec {
+				r := specWithContext("x")
+				r.Registry.AuthSecret = "regcred"
 				return r
 			},
 			objects: []runtime.Object{&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "regcred", Namespace: "builds"}, Data: map[string][]byte{"token": []byte("x")}}},
-			reason:  ReasonSecretMissing, detail: "neither",
+			reason:  build.ReasonSecretMissing, detail: "neither",
 		},
 		{
 			name:   "attach fails",
 			steps:  []func(*corev1.Pod){running},
 			attach: errors.New("upgrade request failed: 403"),
-			reason: ReasonContextUpload, detail: "403",
+			reason: build.ReasonContextUpload, detail: "403",
 		},
 		{
-			name: "context cannot be written",
-			req: func() Request {
-				r := baseRequest()
-				r.WriteContext = func(io.Writer) error { return errors.New("context changed since plan") }
+			name: "context directory missing",
+			spec: func() build.Spec {
+				r := baseSpec()
+				r.Source = &buildcontext.Source{Dir: "/nonexistent/context"}
 				return r
 			},
-			steps:  []func(*corev1.Pod){running},
-			reason: ReasonContextUpload, detail: "changed since plan",
+			reason: build.ReasonContextRead, detail: "/nonexistent/context",
+		},
+		{
+			name: "build secret key missing",
+			spec: func() build.Spec {
+				r := specWithContext("x")
+				r.Secrets = []build.BuildSecret{{ID: "npm", SecretName: "ci", Key: "npmrc"}}
+				return r
+			},
+			objects: []runtime.Object{&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "ci", Namespace: "builds"}, Data: map[string][]byte{"token": []byte("x")}}},
+			reason:  build.ReasonSecretMissing, detail: `no key "npmrc"`,
+		},
+		{
+			name:   "executor image missing fails at once",
+			steps:  []func(*corev1.Pod){waiting("ErrImagePull", `failed to pull and unpack image "nope:1": failed to resolve reference "nope:1": nope:1: not found`)},
+			reason: build.ReasonImagePull, detail: "not found",
+		},
+		{
+			name:   "executor OOMKilled",
+			steps:  []func(*corev1.Pod){running, terminatedWith(137, "OOMKilled")},
+			reason: build.ReasonOOMKilled, detail: "OOMKilled",
 		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			client := fakeCluster(tt.objects...)
-			b := &Builder{Client: client, Attacher: &recordingAttacher{err: tt.attach}, UnschedulableGrace: 300 * time.Millisecond}
-			req := requestWithContext("ctx")
-			if tt.req != nil {
-				req = tt.req()
+			b := &Executor{Client: client, Attacher: &recordingAttacher{err: tt.attach}, UnschedulableTimeout: 300 * time.Millisecond, ImagePullTimeout: 300 * time.Millisecond}
+			req := specWithContext("ctx")
+			if tt.spec != nil {
+				req = tt.spec()
 			}
 			kubelet(t, client, "builds", tt.steps...)
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			defer cancel()
 			res, err := b.Build(ctx, req)
-			var f *Failure
+			var f *build.Failure
 			if !errors.As(err, &f) {
 				t.Fatalf("Build error = %v, want a *Failure", err)
 			}
@@ -305,7 +365,7 @@ func TestBuildFailures(t *testing.T) {
 			if res.Digest != "" {
 				t.Errorf("failed build returned digest %q", res.Digest)
 			}
-			if tt.reason == ReasonExecutorFailed && (f.ExitCode != 1 || len(f.LogTail) == 0) {
+			if tt.reason == build.ReasonExecutorFailed && (f.ExitCode != 1 || len(f.LogTail) == 0) {
 				t.Errorf("executor failure lacks exit code or log tail: %+v", f)
 			}
 			assertNoPods(t, client, "builds")
@@ -316,31 +376,31 @@ func TestBuildFailures(t *testing.T) {
 func TestBuildTimeoutAndCancelCleanUp(t *testing.T) {
 	t.Run("timeout", func(t *testing.T) {
 		client := fakeCluster()
-		b := &Builder{Client: client, Attacher: &recordingAttacher{}}
+		b := &Executor{Client: client, Attacher: &recordingAttacher{}}
 		ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 		defer cancel()
-		_, err := b.Build(ctx, requestWithContext("x"))
-		var f *Failure
-		if !errors.As(err, &f) || f.Reason != ReasonTimeout {
+		_, err := b.Build(ctx, specWithContext("x"))
+		var f *build.Failure
+		if !errors.As(err, &f) || f.Reason != build.ReasonTimeout {
 			t.Fatalf("err = %v, want a timeout failure", err)
 		}
 		assertNoPods(t, client, "builds")
 	})
 	t.Run("cancel", func(t *testing.T) {
 		client := fakeCluster()
-		b := &Builder{Client: client, Attacher: &recordingAttacher{}}
+		b := &Executor{Client: client, Attacher: &recordingAttacher{}}
 		ctx, cancel := context.WithCancel(context.Background())
 		kubelet(t, client, "builds", func(p *corev1.Pod) { cancel() })
-		_, err := b.Build(ctx, requestWithContext("x"))
-		var f *Failure
-		if !errors.As(err, &f) || f.Reason != ReasonCanceled {
+		_, err := b.Build(ctx, specWithContext("x"))
+		var f *build.Failure
+		if !errors.As(err, &f) || f.Reason != build.ReasonCanceled {
 			t.Fatalf("err = %v, want a cancel failure", err)
 		}
 		assertNoPods(t, client, "builds")
 	})
 	t.Run("pod deleted by someone else", func(t *testing.T) {
 		client := fakeCluster()
-		b := &Builder{Client: client, Attacher: &recordingAttacher{}}
+		b := &Executor{Client: client, Attacher: &recordingAttacher{}}
 		go func() {
 			for {
 				list, _ := client.CoreV1().Pods("builds").List(context.Background(), metav1.ListOptions{})
@@ -354,9 +414,9 @@ func TestBuildTimeoutAndCancelCleanUp(t *testing.T) {
 		}()
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
-		_, err := b.Build(ctx, requestWithContext("x"))
-		var f *Failure
-		if !errors.As(err, &f) || f.Reason != ReasonPodDeleted {
+		_, err := b.Build(ctx, specWithContext("x"))
+		var f *build.Failure
+		if !errors.As(err, &f) || f.Reason != build.ReasonPodDeleted {
 			t.Fatalf("err = %v, want a pod-deleted failure", err)
 		}
 	})
@@ -364,10 +424,10 @@ func TestBuildTimeoutAndCancelCleanUp(t *testing.T) {
 
 func TestKeepPod(t *testing.T) {
 	client := fakeCluster()
-	b := &Builder{Client: client, Attacher: &recordingAttacher{}}
+	b := &Executor{Client: client, Attacher: &recordingAttacher{}}
 	kubelet(t, client, "builds", running, terminated(0, testDigest))
-	req := requestWithContext("x")
-	req.KeepPod = true
+	req := specWithContext("x")
+	req.Pod.KeepPod = true
 	res, err := b.Build(context.Background(), req)
 	if err != nil {
 		t.Fatal(err)
@@ -382,20 +442,20 @@ func TestDeleteFailureIsAWarning(t *testing.T) {
 	client.PrependReactor("delete", "pods", func(k8stesting.Action) (bool, runtime.Object, error) {
 		return true, nil, errors.New("etcdserver: request timed out")
 	})
-	b := &Builder{Client: client, Attacher: &recordingAttacher{}}
+	b := &Executor{Client: client, Attacher: &recordingAttacher{}}
 	kubelet(t, client, "builds", running, terminated(0, testDigest))
-	res, err := b.Build(context.Background(), requestWithContext("x"))
+	res, err := b.Build(context.Background(), specWithContext("x"))
 	if err != nil {
 		t.Fatalf("a cleanup failure failed the build: %v", err)
 	}
-	if len(res.Warnings) != 1 || !strings.Contains(res.Warnings[0], "request timed out") {
+	if len(res.Warnings) != 1 || res.Warnings[0].Kind != build.WarningCleanup || !strings.Contains(res.Warnings[0].Message, "request timed out") {
 		t.Fatalf("warnings = %q", res.Warnings)
 	}
 }
 
 func TestLostPodIsRebuiltOnce(t *testing.T) {
 	client := fakeCluster()
-	b := &Builder{Client: client, Attacher: &recordingAttacher{}, PodRetries: 1}
+	b := build.RetryLostPods{Retries: 1, Next: &Executor{Client: client, Attacher: &recordingAttacher{}}}
 	go func() {
 		ctx := context.Background()
 		pods := client.CoreV1().Pods("builds")
@@ -421,7 +481,7 @@ func TestLostPodIsRebuiltOnce(t *testing.T) {
 	}()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	res, err := b.Build(ctx, requestWithContext("x"))
+	res, err := b.Build(ctx, specWithContext("x"))
 	if err != nil {
 		t.Fatalf("Build: %v", err)
 	}
@@ -433,13 +493,13 @@ func TestLostPodIsRebuiltOnce(t *testing.T) {
 
 func TestDeterministicFailureIsNotRetried(t *testing.T) {
 	client := fakeCluster()
-	b := &Builder{Client: client, Attacher: &recordingAttacher{}, PodRetries: 3}
+	b := build.RetryLostPods{Retries: 3, Next: &Executor{Client: client, Attacher: &recordingAttacher{}}}
 	kubelet(t, client, "builds", running, terminated(1, ""))
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	res, err := b.Build(ctx, requestWithContext("x"))
-	var f *Failure
-	if !errors.As(err, &f) || f.Reason != ReasonExecutorFailed || res.Attempts != 1 {
+	res, err := b.Build(ctx, specWithContext("x"))
+	var f *build.Failure
+	if !errors.As(err, &f) || f.Reason != build.ReasonExecutorFailed || res.Attempts != 1 {
 		t.Fatalf("err = %v, attempts = %d; a failing build must fail once", err, res.Attempts)
 	}
 }
@@ -454,11 +514,11 @@ func TestTransientCreateErrorsAreRetried(t *testing.T) {
 		}
 		return false, nil, nil
 	})
-	b := &Builder{Client: client, Attacher: &recordingAttacher{}}
+	b := &Executor{Client: client, Attacher: &recordingAttacher{}}
 	kubelet(t, client, "builds", running, terminated(0, testDigest))
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if _, err := b.Build(ctx, requestWithContext("x")); err != nil {
+	if _, err := b.Build(ctx, specWithContext("x")); err != nil {
 		t.Fatalf("Build after two transient create errors: %v", err)
 	}
 
@@ -472,7 +532,7 @@ func TestTransientCreateErrorsAreRetried(t *testing.T) {
 		return false, nil, nil
 	})
 	kubelet(t, newNamespace, "builds", running, terminated(0, testDigest))
-	if _, err := (&Builder{Client: newNamespace, Attacher: &recordingAttacher{}}).Build(ctx, requestWithContext("x")); err != nil {
+	if _, err := (&Executor{Client: newNamespace, Attacher: &recordingAttacher{}}).Build(ctx, specWithContext("x")); err != nil {
 		t.Fatalf("Build in a namespace whose service account appeared a moment later: %v", err)
 	}
 
@@ -480,16 +540,16 @@ func TestTransientCreateErrorsAreRetried(t *testing.T) {
 	forbidden.PrependReactor("create", "pods", func(k8stesting.Action) (bool, runtime.Object, error) {
 		return true, nil, apierrors.NewForbidden(corev1.Resource("pods"), "", errors.New("RBAC"))
 	})
-	_, err := (&Builder{Client: forbidden, Attacher: &recordingAttacher{}}).Build(ctx, requestWithContext("x"))
-	var f *Failure
-	if !errors.As(err, &f) || f.Reason != ReasonPodCreate {
+	_, err := (&Executor{Client: forbidden, Attacher: &recordingAttacher{}}).Build(ctx, specWithContext("x"))
+	var f *build.Failure
+	if !errors.As(err, &f) || f.Reason != build.ReasonPodCreate {
 		t.Fatalf("forbidden create: err = %v", err)
 	}
 }
 
 func TestUnschedulableWithinGraceRecovers(t *testing.T) {
 	client := fakeCluster()
-	b := &Builder{Client: client, Attacher: &recordingAttacher{}, UnschedulableGrace: 5 * time.Second}
+	b := &Executor{Client: client, Attacher: &recordingAttacher{}, UnschedulableTimeout: 5 * time.Second}
 	kubelet(t, client, "builds", func(p *corev1.Pod) {
 		p.Status.Conditions = []corev1.PodCondition{{Type: corev1.PodScheduled, Status: corev1.ConditionFalse, Reason: corev1.PodReasonUnschedulable, Message: "0/1 nodes are available: 1 Insufficient cpu."}}
 	}, func(p *corev1.Pod) {
@@ -497,7 +557,65 @@ func TestUnschedulableWithinGraceRecovers(t *testing.T) {
 	}, running, terminated(0, testDigest))
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if _, err := b.Build(ctx, requestWithContext("x")); err != nil {
+	if _, err := b.Build(ctx, specWithContext("x")); err != nil {
 		t.Fatalf("a pod that waited briefly for capacity failed the build: %v", err)
+	}
+}
+
+func TestTransientPullFailureIsWaitedOut(t *testing.T) {
+	client := fakeCluster()
+	b := &Executor{Client: client, Attacher: &recordingAttacher{}, ImagePullTimeout: 5 * time.Second}
+	kubelet(t, client, "builds",
+		waiting("ErrImagePull", `failed to pull image "r:5000/kaniko": dial tcp 10.0.0.1:5000: connect: connection refused`),
+		waiting("ImagePullBackOff", `Back-off pulling image "r:5000/kaniko"`),
+		running, terminated(0, testDigest))
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := b.Build(ctx, specWithContext("x")); err != nil {
+		t.Fatalf("a pull that failed once for an unreachable registry failed the build: %v", err)
+	}
+
+	stuck := fakeCluster()
+	b = &Executor{Client: stuck, Attacher: &recordingAttacher{}, ImagePullTimeout: 1500 * time.Millisecond}
+	kubelet(t, stuck, "builds", waiting("ErrImagePull", "i/o timeout"))
+	start := time.Now()
+	_, err := b.Build(ctx, specWithContext("x"))
+	var f *build.Failure
+	if !errors.As(err, &f) || f.Reason != build.ReasonImagePull || !strings.Contains(f.Message, "still failing") {
+		t.Fatalf("err = %v, want a pull failure after the pull timeout", err)
+	}
+	if waited := time.Since(start); waited < 1500*time.Millisecond {
+		t.Fatalf("gave up after %s, before the pull timeout", waited)
+	}
+	assertNoPods(t, stuck, "builds")
+}
+
+func TestUnschedulableTimeoutNegativeWaitsForTheContext(t *testing.T) {
+	client := fakeCluster()
+	b := &Executor{Client: client, Attacher: &recordingAttacher{}, UnschedulableTimeout: -1}
+	kubelet(t, client, "builds", func(p *corev1.Pod) {
+		p.Status.Conditions = []corev1.PodCondition{{Type: corev1.PodScheduled, Status: corev1.ConditionFalse, Reason: corev1.PodReasonUnschedulable, Message: "0/1 nodes are available"}}
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 1500*time.Millisecond)
+	defer cancel()
+	_, err := b.Build(ctx, specWithContext("x"))
+	var f *build.Failure
+	if !errors.As(err, &f) || f.Reason != build.ReasonTimeout {
+		t.Fatalf("err = %v, want the build's own timeout while waiting for a node", err)
+	}
+}
+
+func TestPermanentPullError(t *testing.T) {
+	for msg, want := range map[string]bool{
+		`failed to resolve reference "x:1": x:1: not found`:                  true,
+		`pull access denied, repository does not exist or may require login`: true,
+		`unexpected status from HEAD request: 401 Unauthorized`:              true,
+		`dial tcp 10.0.0.1:5000: connect: connection refused`:                false,
+		`net/http: TLS handshake timeout`:                                    false,
+		`unexpected status code 503 Service Unavailable`:                     false,
+	} {
+		if got := PermanentPullError(msg); got != want {
+			t.Errorf("PermanentPullError(%q) = %v, want %v", msg, got, want)
+		}
 	}
 }

@@ -1,9 +1,11 @@
-package build
+package kaniko
 
 import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/onesbuild/terraform-provider-onesbuild/internal/build"
 )
 
 // studyLog is Kaniko v1.24.0's output for the study's Dockerfile, with the
@@ -24,19 +26,19 @@ const studyLog = `2026-11-26T08:00:00.100000000Z INFO[0000] Retrieving image man
 2026-11-26T08:00:07.350000000Z INFO[0007] Pushing image to registry.kube-system.svc.cluster.local:5000/new-image:latest
 2026-11-26T08:00:08.100000000Z INFO[0008] Pushed registry.kube-system.svc.cluster.local:5000/new-image@sha256:2f0a`
 
-func phasesOf(log string) Timings {
+func phasesOf(log string) build.Timings {
 	var p logPhases
 	for _, line := range strings.Split(log, "\n") {
 		p.observe(splitLogLine(line))
 	}
-	t := Timings{}
+	t := build.Timings{}
 	p.into(t)
 	return t
 }
 
 func TestLogPhases(t *testing.T) {
 	got := phasesOf(studyLog)
-	want := Timings{PhaseBaseImagePull: 6250 * time.Millisecond, PhaseBuild: 1000 * time.Millisecond, PhasePush: 750 * time.Millisecond}
+	want := build.Timings{build.PhaseBaseImagePull: 6250 * time.Millisecond, build.PhaseBuild: 1000 * time.Millisecond, build.PhasePush: 750 * time.Millisecond}
 	for p, d := range want {
 		if got[p] != d {
 			t.Errorf("%s = %v, want %v", p, got[p], d)
@@ -49,7 +51,7 @@ func TestLogPhases(t *testing.T) {
 
 func TestLogPhasesColoured(t *testing.T) {
 	coloured := strings.ReplaceAll(studyLog, "INFO[", "\x1b[36mINFO\x1b[0m[")
-	if got := phasesOf(coloured); got[PhasePush] != 750*time.Millisecond || got[PhaseBaseImagePull] != 6250*time.Millisecond {
+	if got := phasesOf(coloured); got[build.PhasePush] != 750*time.Millisecond || got[build.PhaseBaseImagePull] != 6250*time.Millisecond {
 		t.Fatalf("phases of a coloured log = %v", got)
 	}
 	if _, msg := splitLogLine("2026-11-26T08:00:00Z \x1b[36mINFO\x1b[0m[0000] Pushed x"); msg != "INFO[0000] Pushed x" {
@@ -66,17 +68,17 @@ func TestLogPhasesWithoutUnpack(t *testing.T) {
 2026-11-26T08:00:02.6Z INFO[0002] Pushing image to localhost:5000/app:b
 2026-11-26T08:00:03Z INFO[0003] Pushed localhost:5000/app@sha256:aa`
 	got := phasesOf(log)
-	if got[PhaseBaseImagePull] != time.Second || got[PhaseBuild] != time.Second || got[PhasePush] != time.Second {
+	if got[build.PhaseBaseImagePull] != time.Second || got[build.PhaseBuild] != time.Second || got[build.PhasePush] != time.Second {
 		t.Fatalf("phases = %v", got)
 	}
 }
 
 func TestLogPhasesScratchAndUntimestamped(t *testing.T) {
 	got := phasesOf("2026-11-26T08:00:00Z INFO[0000] No base image, nothing to extract\n2026-11-26T08:00:00Z INFO[0000] Building stage 'scratch' [idx: '0', base-idx: '-1']\n2026-11-26T08:00:01Z INFO[0001] Pushing image to x\n2026-11-26T08:00:02Z INFO[0002] Pushed x@sha256:a")
-	if _, ok := got[PhaseBaseImagePull]; ok {
+	if _, ok := got[build.PhaseBaseImagePull]; ok {
 		t.Errorf("FROM scratch reported a base image pull: %v", got)
 	}
-	if got[PhaseBuild] != time.Second || got[PhasePush] != time.Second {
+	if got[build.PhaseBuild] != time.Second || got[build.PhasePush] != time.Second {
 		t.Errorf("phases = %v", got)
 	}
 	if len(phasesOf("INFO[0000] Retrieving image manifest x\nINFO[0001] Pushed x")) != 0 {

@@ -1,0 +1,17 @@
+// Package kaniko is the build executor that runs Kaniko in a Kubernetes
+// pod: it shapes the pod (PodFor, a pure function), creates it, streams
+// the context snapshot to the executor's stdin, follows the executor's
+// log, waits for the result by watching the pod by name, reads the
+// pushed digest from the container's termination message, measures each
+// phase, and deletes the pod on every path out (success, failure,
+// timeout, cancel).
+//
+// Files by concern: executor.go (Build, pod create and delete), pod.go
+// (the pod spec and Kaniko's arguments), watch.go (the state machine
+// that follows the pod), upload.go (the context stream), logs.go (the
+// log follower, Kaniko's phases from its log, the log tail).
+//
+// The package knows nothing about Terraform. The clientset, the attacher
+// and the logger are passed in, so everything but the attach stream is
+// tested with the fake clientset.
+package kaniko
