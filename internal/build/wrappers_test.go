@@ -13,7 +13,7 @@ import (
 
 func TestRedactURL(t *testing.T) {
 	for in, want := range map[string]string{
-		"https://user:token@git.example.com/app.git#refs/heads/main": "https://git.example.com/app.git#refs/heads/main",
+		"https://user:token@git.example.com/app.git#refs/heads/main":                        "https://git.example.com/app.git#refs/heads/main",
 		"https://bucket.s3.amazonaws.com/ctx.tar.gz?X-Amz-Signature=abc&X-Amz-Credential=k": "https://bucket.s3.amazonaws.com/ctx.tar.gz",
 		"git://github.com/example/app.git#main":                                             "git://github.com/example/app.git#main",
 		"s3://bucket/ctx.tar.gz":                                                            "s3://bucket/ctx.tar.gz",

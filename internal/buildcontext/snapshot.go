@@ -129,3 +129,62 @@ func (s *Snapshot) Remove() error {
 	}
 	return err
 }
+
+// Entry describes one entry of a snapshot, by its clean relative path.
+type Entry struct {
+	Type byte
+	Mode int64
+	Size int64
+	Link string
+	// offset is where a regular file's content starts in the archive.
+	offset int64
+}
+
+// countingReader counts the bytes read through it, to locate file
+// contents in the uncompressed archive.
+type countingReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
+}
+
+// Index lists every entry of the snapshot by its clean relative path
+// (directories without their trailing slash), with where each file's
+// content lies, in one pass over the archive.
+func (s *Snapshot) Index() (map[string]Entry, error) {
+	f, err := s.Open()
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	cr := &countingReader{r: f}
+	tr := tar.NewReader(cr)
+	index := map[string]Entry{}
+	for {
+		hdr, err := tr.Next()
+		if err == io.EOF {
+			return index, nil
+		}
+		if err != nil {
+			return nil, fmt.Errorf("reading the context snapshot: %w", err)
+		}
+		index[path.Clean(hdr.Name)] = Entry{Type: hdr.Typeflag, Mode: hdr.Mode, Size: hdr.Size, Link: hdr.Linkname, offset: cr.n}
+	}
+}
+
+// OpenEntry returns the content of a regular file found by Index.
+func (s *Snapshot) OpenEntry(e Entry) (io.ReadCloser, error) {
+	f, err := os.Open(s.path)
+	if err != nil {
+		return nil, err
+	}
+	return struct {
+		io.Reader
+		io.Closer
+	}{io.NewSectionReader(f, e.offset, e.Size), f}, nil
+}

@@ -90,6 +90,27 @@ func (c *Client) reference(repository, suffix string) (name.Reference, error) {
 	return ref, nil
 }
 
+// Reference parses an image reference as the cluster names it
+// (repository with a tag or digest) into the reference this process
+// contacts: the registry mapped through Hosts, plain HTTP where Insecure
+// says so.
+func (c *Client) Reference(ref string) (name.Reference, error) {
+	parsed, err := name.ParseReference(ref, name.WeakValidation)
+	if err != nil {
+		return nil, fmt.Errorf("parsing image reference %s: %w", ref, err)
+	}
+	repo := parsed.Context().Name()
+	suffix := strings.TrimPrefix(parsed.String(), repo)
+	if suffix == parsed.String() {
+		suffix = ":" + parsed.Identifier()
+	}
+	return c.reference(repo, suffix)
+}
+
+// RemoteOptions are the go-containerregistry options this client uses:
+// its keychain and transport, bound to ctx.
+func (c *Client) RemoteOptions(ctx context.Context) []remote.Option { return c.options(ctx) }
+
 func (c *Client) options(ctx context.Context) []remote.Option {
 	kc := c.Keychain
 	if kc == nil {

@@ -18,6 +18,7 @@ import (
 	"sigs.k8s.io/kind/pkg/apis/config/v1alpha4"
 	"sigs.k8s.io/kind/pkg/cluster"
 	kindlog "sigs.k8s.io/kind/pkg/log"
+	"sigs.k8s.io/yaml"
 
 	"github.com/onesbuild/terraform-provider-onesbuild/internal/kube"
 )
@@ -86,7 +87,7 @@ func (h *Harness) kindProvider() *cluster.Provider {
 // through the local registry: the control-plane images' home, the
 // executor's home, and the names tests and pods use.
 func (h *Harness) mirroredRegistries() []string {
-	return []string{"registry.k8s.io", "gcr.io", "docker.io", "localhost:5000", clusterRegistryName, h.RegistryName + ":5000"}
+	return []string{"registry.k8s.io", "gcr.io", "ghcr.io", "docker.io", "localhost:5000", clusterRegistryName, h.RegistryName + ":5000"}
 }
 
 // hostsToml is containerd's mirror configuration for one registry name:
@@ -97,7 +98,7 @@ func hostsToml(registry, mirror string) string {
 	switch registry {
 	case "docker.io":
 		server = "https://registry-1.docker.io"
-	case "registry.k8s.io", "gcr.io":
+	case "registry.k8s.io", "gcr.io", "ghcr.io":
 		server = "https://" + registry
 	}
 	return fmt.Sprintf("server = %q\n\n[host.%q]\n  capabilities = [\"pull\", \"resolve\"]\n  skip_verify = true\n", server, "http://"+mirror)
@@ -163,26 +164,34 @@ func (h *Harness) ensureCluster(ctx context.Context) error {
 	for _, n := range names {
 		exists = exists || n == h.ClusterName
 	}
+	certsD, err := h.writeCertsD()
+	if err != nil {
+		return err
+	}
+	kindCfg := h.kindConfig(certsD)
+	fingerprint, err := clusterFingerprint(kindCfg, certsD)
+	if err != nil {
+		return err
+	}
 	if exists {
 		if err := provider.ExportKubeConfig(h.ClusterName, h.kubeconfigPath(), false); err == nil {
-			if err := h.healthy(ctx); err == nil {
+			switch got, err := h.healthyWithFingerprint(ctx); {
+			case err != nil:
+				h.Progress.Printf("kind cluster %s is not healthy (%v); recreating it", h.ClusterName, err)
+			case got != fingerprint:
+				h.Progress.Printf("kind cluster %s was created from another configuration (nodes, mirrors or node image); recreating it", h.ClusterName)
+			default:
 				h.Progress.Printf("kind cluster %s is healthy; reusing it", h.ClusterName)
 				return h.WireRegistry(ctx)
-			} else {
-				h.Progress.Printf("kind cluster %s is not healthy (%v); recreating it", h.ClusterName, err)
 			}
 		}
 		if err := provider.Delete(h.ClusterName, h.kubeconfigPath()); err != nil {
 			return err
 		}
 	}
-	certsD, err := h.writeCertsD()
-	if err != nil {
-		return err
-	}
 	err = h.Progress.Step("create kind cluster "+h.ClusterName+" (Kubernetes "+KubernetesVersion+")", func() error {
 		return provider.Create(h.ClusterName,
-			cluster.CreateWithV1Alpha4Config(h.kindConfig(certsD)),
+			cluster.CreateWithV1Alpha4Config(kindCfg),
 			cluster.CreateWithKubeconfigPath(h.kubeconfigPath()),
 			cluster.CreateWithWaitForReady(defaultCreateTimeout),
 			cluster.CreateWithDisplayUsage(false),
@@ -195,12 +204,80 @@ func (h *Harness) ensureCluster(ctx context.Context) error {
 	if err := h.WireRegistry(ctx); err != nil {
 		return err
 	}
-	return h.Progress.Step("wait for CoreDNS, kube-proxy and the default service account", func() error {
+	err = h.Progress.Step("wait for CoreDNS, kube-proxy and the default service account", func() error {
 		if err := h.waitSystemPods(ctx, 3*time.Minute); err != nil {
 			return err
 		}
 		return h.waitDefaultServiceAccount(ctx, time.Minute)
 	})
+	if err != nil {
+		return err
+	}
+	return h.recordFingerprint(ctx, fingerprint)
+}
+
+// fingerprintConfigMap records what a cluster was created from, so that a
+// changed configuration (node count, mirrors, node image) is never
+// silently reused.
+const fingerprintConfigMap = "onesbuild-harness"
+
+// clusterFingerprint hashes the kind configuration, the mirror files it
+// mounts and the node image recipe.
+func clusterFingerprint(cfg *v1alpha4.Cluster, certsD string) (string, error) {
+	data, err := yaml.Marshal(cfg)
+	if err != nil {
+		return "", err
+	}
+	parts := []string{string(data), nodeImageRecipe()}
+	err = filepath.WalkDir(certsD, func(p string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := os.ReadFile(p)
+		rel, _ := filepath.Rel(certsD, p)
+		parts = append(parts, rel+"\n"+string(b))
+		return err
+	})
+	if err != nil {
+		return "", err
+	}
+	return recipeHash(strings.Join(parts, "\n---\n")), nil
+}
+
+// healthyWithFingerprint checks the cluster and returns the fingerprint
+// it was created with ("" for clusters from before fingerprints).
+func (h *Harness) healthyWithFingerprint(ctx context.Context) (string, error) {
+	if err := h.healthy(ctx); err != nil {
+		return "", err
+	}
+	client, err := h.client()
+	if err != nil {
+		return "", err
+	}
+	cm, err := client.CoreV1().ConfigMaps("kube-system").Get(ctx, fingerprintConfigMap, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		return "", nil
+	}
+	if err != nil {
+		return "", err
+	}
+	return cm.Data["fingerprint"], nil
+}
+
+func (h *Harness) recordFingerprint(ctx context.Context, fingerprint string) error {
+	client, err := h.client()
+	if err != nil {
+		return err
+	}
+	cm := &corev1.ConfigMap{
+		ObjectMeta: metav1.ObjectMeta{Name: fingerprintConfigMap, Namespace: "kube-system", Labels: map[string]string{"app.kubernetes.io/managed-by": "onesbuild-harness"}},
+		Data:       map[string]string{"fingerprint": fingerprint},
+	}
+	_, err = client.CoreV1().ConfigMaps("kube-system").Create(ctx, cm, metav1.CreateOptions{})
+	if apierrors.IsAlreadyExists(err) {
+		_, err = client.CoreV1().ConfigMaps("kube-system").Update(ctx, cm, metav1.UpdateOptions{})
+	}
+	return err
 }
 
 // waitDefaultServiceAccount waits for default/default: pods cannot be

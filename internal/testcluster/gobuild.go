@@ -32,6 +32,8 @@ type goComponent struct {
 	LocalReplaceVersion string
 	LDFlags             string
 	CGO                 bool
+	// Env is added to the environment of every go command.
+	Env []string
 }
 
 // Dir is where the component's binaries are cached.
@@ -45,7 +47,11 @@ func (g goComponent) recipe() string {
 	for _, b := range g.Binaries {
 		pkgs = append(pkgs, b.Package+"="+b.Name)
 	}
-	return strings.Join([]string{"go-component/v1", g.Module, g.Version, strings.Join(pkgs, ","), g.LocalReplaceVersion, g.LDFlags, fmt.Sprint(g.CGO)}, "\n")
+	fields := []string{"go-component/v1", g.Module, g.Version, strings.Join(pkgs, ","), g.LocalReplaceVersion, g.LDFlags, fmt.Sprint(g.CGO)}
+	if len(g.Env) > 0 {
+		fields = append(fields, strings.Join(g.Env, " "))
+	}
+	return strings.Join(fields, "\n")
 }
 
 // Ensure builds the component unless the cache already holds it.
@@ -89,7 +95,7 @@ func (g goComponent) build(ctx context.Context, c Cache) error {
 	if err := os.WriteFile(filepath.Join(src, "tools.go"), []byte(tools), 0o644); err != nil {
 		return err
 	}
-	env := []string{"GOWORK=off", "GOFLAGS=-mod=mod", "CGO_ENABLED=0"}
+	env := append([]string{"GOWORK=off", "GOFLAGS=-mod=mod", "CGO_ENABLED=0"}, g.Env...)
 	if g.CGO {
 		env[2] = "CGO_ENABLED=1"
 	}
@@ -118,7 +124,7 @@ func (g goComponent) build(ctx context.Context, c Cache) error {
 // replace directives.
 func (g goComponent) wrapperGoMod(ctx context.Context, dir string) ([]byte, error) {
 	dl := cmd("go", "mod", "download", "-json", g.Module+"@"+g.Version)
-	dl.dir, dl.env = dir, []string{"GOWORK=off", "GOFLAGS=-mod=mod"}
+	dl.dir, dl.env = dir, append([]string{"GOWORK=off", "GOFLAGS=-mod=mod"}, g.Env...)
 	raw, err := output(ctx, dl)
 	if err != nil {
 		return nil, fmt.Errorf("downloading %s@%s: %w", g.Module, g.Version, err)

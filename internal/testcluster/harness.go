@@ -101,6 +101,8 @@ type Env struct {
 	NodeRegistry string `json:"node_registry"`
 	// KanikoImage is the executor image as build pods reference it.
 	KanikoImage string `json:"kaniko_image"`
+	// LegacyKanikoImage is the archived upstream's v1.24.0 executor.
+	LegacyKanikoImage string `json:"legacy_kaniko_image"`
 	// BaseImage is the study's base image as a Dockerfile names it.
 	BaseImage string `json:"base_image"`
 	// NodeImage is the kind node image.
@@ -124,6 +126,7 @@ func (h *Harness) env() Env {
 		ClusterRegistry:   clusterRegistryName,
 		NodeRegistry:      "localhost:5000",
 		KanikoImage:       "localhost:5000/" + kanikoImagePath,
+		LegacyKanikoImage: "localhost:5000/" + legacyKanikoImagePath,
 		BaseImage:         clusterRegistryName + "/" + StudyBaseImage,
 		NodeImage:         nodeImageRepository + ":" + KubernetesVersion,
 		KubernetesVersion: KubernetesVersion,

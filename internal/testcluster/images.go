@@ -96,21 +96,20 @@ func registryImages() []registryImage {
 			Build:  func(ctx context.Context, h *Harness) (v1.Image, error) { return h.pauseImage(ctx) },
 		},
 		registryImage{
-			Path: kanikoImagePath, Public: "gcr.io/" + kanikoImagePath,
-			Recipe: kanikoImageRecipe(),
-			Build:  func(ctx context.Context, h *Harness) (v1.Image, error) { return h.kanikoImage(ctx) },
+			// The provider's default executor image, under the path the
+			// node's ghcr.io mirror maps to the local registry, so builds
+			// work in the harness cluster without setting kaniko_image.
+			Path: kanikoImagePath, Public: "ghcr.io/" + kanikoImagePath,
+			Recipe: kanikoImageRecipe(kanikoComponent),
+			Build:  func(ctx context.Context, h *Harness) (v1.Image, error) { return h.kanikoImage(ctx, kanikoComponent) },
 		},
 		registryImage{
-			// The provider's default executor image, so that builds work
-			// in the harness cluster without setting kaniko_image.
-			Path: "kaniko-project/executor:" + KanikoVersion, Public: "gcr.io/kaniko-project/executor:" + KanikoVersion,
-			Recipe: kanikoImageRecipe(),
+			// The archived upstream's last release, which users may still
+			// name in kaniko_image.
+			Path: legacyKanikoImagePath, Public: "gcr.io/" + legacyKanikoImagePath,
+			Recipe: kanikoImageRecipe(legacyKanikoComponent),
 			Build: func(ctx context.Context, h *Harness) (v1.Image, error) {
-				ref, err := name.NewTag(h.hostRegistry()+"/"+kanikoImagePath, name.Insecure)
-				if err != nil {
-					return nil, err
-				}
-				return remote.Image(ref, remote.WithContext(ctx))
+				return h.kanikoImage(ctx, legacyKanikoComponent)
 			},
 		},
 		registryImage{
@@ -122,15 +121,19 @@ func registryImages() []registryImage {
 	return images
 }
 
-func kanikoImageRecipe() string { return "kaniko-image/v1\n" + kanikoComponent.recipe() }
+func kanikoImageRecipe(c goComponent) string { return "kaniko-image/v1\n" + c.recipe() }
 
 func studyBaseRecipe() string {
 	return "study-base/v1\n" + DebianSuite + "\n" + strings.Join(studyBasePackages, ",")
 }
 
-// kanikoImagePath is the executor with a busybox shell, like Kaniko's
-// -debug image the study used.
-const kanikoImagePath = "kaniko-project/executor:" + KanikoVersion + "-debug"
+// kanikoImagePath is the fork's executor with a busybox shell, like its
+// -debug image, as the provider's default image names it on ghcr.io.
+const kanikoImagePath = "osscontainertools/kaniko:" + KanikoVersion + "-debug"
+
+// legacyKanikoImagePath is the archived upstream's debug image, as the
+// study used it.
+const legacyKanikoImagePath = "kaniko-project/executor:" + LegacyKanikoVersion + "-debug"
 
 // staticBase holds what statically linked programs expect to find.
 func staticBase() []fileEntry {
@@ -195,7 +198,7 @@ func (h *Harness) pauseImage(ctx context.Context) (v1.Image, error) {
 
 // kanikoImage is the executor plus busybox, laid out like Kaniko's
 // official debug image.
-func (h *Harness) kanikoImage(ctx context.Context) (v1.Image, error) {
+func (h *Harness) kanikoImage(ctx context.Context, kanikoComponent goComponent) (v1.Image, error) {
 	if err := kanikoComponent.Ensure(ctx, h.Cache, h.Progress); err != nil {
 		return nil, err
 	}

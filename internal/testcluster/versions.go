@@ -3,9 +3,16 @@ package testcluster
 // Pinned versions of everything the harness builds or runs. Changing one
 // invalidates that component's cache entry only.
 const (
-	KubernetesVersion   = "v1.37.2"
-	kubernetesStaging   = "v0.37.2"
-	KanikoVersion       = "v1.24.0"
+	KubernetesVersion = "v1.37.2"
+	kubernetesStaging = "v0.37.2"
+	// KanikoVersion is the maintained community fork of Kaniko
+	// (osscontainertools), the provider's default executor. v1.26.3 is
+	// what the Go module proxy serves here.
+	KanikoVersion = "v1.26.3"
+	// LegacyKanikoVersion is the last release of the archived
+	// GoogleContainerTools/kaniko, kept so that kaniko_image pointing at it
+	// is proven to keep working.
+	LegacyKanikoVersion = "v1.24.0"
 	EtcdVersion         = "v3.7.0"
 	EtcdImageTag        = "3.7.0-0"
 	CoreDNSVersion      = "v1.14.6"
@@ -39,12 +46,24 @@ var (
 			" -X k8s.io/client-go/pkg/version.gitVersion=" + KubernetesVersion,
 	}
 	kanikoComponent = goComponent{
-		Name: "kaniko", Module: "github.com/GoogleContainerTools/kaniko", Version: KanikoVersion,
+		Name: "kaniko-osscontainertools", Module: "github.com/osscontainertools/kaniko", Version: KanikoVersion,
+		Binaries: []goBinary{
+			{"github.com/osscontainertools/kaniko/cmd/executor", "executor"},
+			{"github.com/osscontainertools/kaniko/cmd/warmer", "warmer"},
+		},
+		LDFlags: "-X github.com/osscontainertools/kaniko/pkg/version.version=" + KanikoVersion,
+		// The checksum database does not know this version of the fork;
+		// the module proxy serves it, and the wrapper's go.sum pins what
+		// it served.
+		Env: []string{"GONOSUMDB=github.com/osscontainertools"},
+	}
+	legacyKanikoComponent = goComponent{
+		Name: "kaniko", Module: "github.com/GoogleContainerTools/kaniko", Version: LegacyKanikoVersion,
 		Binaries: []goBinary{
 			{"github.com/GoogleContainerTools/kaniko/cmd/executor", "executor"},
 			{"github.com/GoogleContainerTools/kaniko/cmd/warmer", "warmer"},
 		},
-		LDFlags: "-X github.com/GoogleContainerTools/kaniko/pkg/version.version=" + KanikoVersion,
+		LDFlags: "-X github.com/GoogleContainerTools/kaniko/pkg/version.version=" + LegacyKanikoVersion,
 	}
 	etcdComponent = goComponent{
 		Name: "etcd", Module: "go.etcd.io/etcd/server/v3", Version: EtcdVersion,

@@ -1,0 +1,151 @@
+package direct
+
+import (
+	"archive/tar"
+	"compress/gzip"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+)
+
+// baseIndex returns the file metadata of an image: every path with its
+// type, mode, owner and link target, after applying the layers in order
+// with their whiteouts. The content of files is never kept. Indexes are
+// cached under cacheDir by the image's digest, which fixes every layer,
+// so each base is read once per machine.
+func baseIndex(img v1.Image, cacheDir string) (map[string]*node, bool, error) {
+	digest, err := img.Digest()
+	if err != nil {
+		return nil, false, err
+	}
+	file := ""
+	if cacheDir != "" {
+		file = filepath.Join(cacheDir, digest.Algorithm+"-"+digest.Hex+".json.gz")
+		if nodes, err := readIndex(file); err == nil {
+			return nodes, true, nil
+		}
+	}
+	layers, err := img.Layers()
+	if err != nil {
+		return nil, false, err
+	}
+	nodes := map[string]*node{"/": {Type: tar.TypeDir, Mode: 0o755}}
+	for i, l := range layers {
+		if err := applyLayer(nodes, l); err != nil {
+			return nil, false, fmt.Errorf("reading base layer %d: %w", i+1, err)
+		}
+	}
+	if file != "" {
+		// A cache that cannot be written only costs a re-read next time.
+		_ = writeIndex(file, nodes)
+	}
+	return nodes, false, nil
+}
+
+func applyLayer(nodes map[string]*node, l v1.Layer) error {
+	rc, err := l.Uncompressed()
+	if err != nil {
+		return err
+	}
+	defer rc.Close()
+	tr := tar.NewReader(rc)
+	for {
+		hdr, err := tr.Next()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		p := path.Clean("/" + hdr.Name)
+		dir, base := path.Split(p)
+		dir = path.Clean(dir)
+		if base == ".wh..wh..opq" {
+			removeUnder(nodes, dir)
+			continue
+		}
+		if strings.HasPrefix(base, ".wh.") {
+			target := path.Join(dir, strings.TrimPrefix(base, ".wh."))
+			delete(nodes, target)
+			removeUnder(nodes, target)
+			continue
+		}
+		n := &node{Type: hdr.Typeflag, Mode: hdr.Mode & 0o7777, UID: hdr.Uid, GID: hdr.Gid, Link: hdr.Linkname}
+		switch hdr.Typeflag {
+		case tar.TypeReg, tar.TypeRegA:
+			n.Type = tar.TypeReg
+		case tar.TypeLink:
+			// A hard link is a regular file for every purpose here.
+			if target, ok := nodes[path.Clean("/"+hdr.Linkname)]; ok {
+				c := *target
+				n = &c
+			} else {
+				n.Type, n.Link = tar.TypeReg, ""
+			}
+		}
+		if old, ok := nodes[p]; ok && old.isDir() && !n.isDir() {
+			removeUnder(nodes, p)
+		}
+		nodes[p] = n
+	}
+}
+
+func removeUnder(nodes map[string]*node, dir string) {
+	prefix := strings.TrimSuffix(dir, "/") + "/"
+	for p := range nodes {
+		if strings.HasPrefix(p, prefix) {
+			delete(nodes, p)
+		}
+	}
+}
+
+func readIndex(file string) (map[string]*node, error) {
+	f, err := os.Open(file)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	gz, err := gzip.NewReader(f)
+	if err != nil {
+		return nil, err
+	}
+	var nodes map[string]*node
+	if err := json.NewDecoder(gz).Decode(&nodes); err != nil {
+		return nil, err
+	}
+	if nodes["/"] == nil {
+		return nil, errors.New("index without a root")
+	}
+	return nodes, nil
+}
+
+func writeIndex(file string, nodes map[string]*node) error {
+	if err := os.MkdirAll(filepath.Dir(file), 0o755); err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(file), ".index-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	gz := gzip.NewWriter(tmp)
+	if err := json.NewEncoder(gz).Encode(nodes); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := gz.Close(); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), file)
+}

@@ -1,0 +1,365 @@
+package direct
+
+import (
+	"archive/tar"
+	"errors"
+	"fmt"
+	"path"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/onesbuild/terraform-provider-onesbuild/internal/buildcontext"
+)
+
+// contextFiles is the build context as Kaniko sees it after unpacking:
+// every entry of the snapshot by its clean relative path, with the
+// directories the archive implies.
+type contextFiles struct {
+	entries map[string]buildcontext.Entry
+	// paths lists every path in walk order ("." first), as Kaniko's
+	// RelativeFiles does.
+	paths []string
+}
+
+func newContextFiles(index map[string]buildcontext.Entry) *contextFiles {
+	c := &contextFiles{entries: map[string]buildcontext.Entry{".": {Type: tar.TypeDir, Mode: 0o755}}}
+	for p, e := range index {
+		c.entries[p] = e
+		// Directories the archive leaves out are created 0755 on unpacking.
+		for d := path.Dir(p); d != "."; d = path.Dir(d) {
+			if _, ok := c.entries[d]; !ok {
+				c.entries[d] = buildcontext.Entry{Type: tar.TypeDir, Mode: 0o755}
+			}
+		}
+	}
+	for p := range c.entries {
+		c.paths = append(c.paths, p)
+	}
+	// filepath.Walk visits a directory before its contents, each
+	// directory's entries in lexical order.
+	sort.Slice(c.paths, func(i, j int) bool { return walkLess(c.paths[i], c.paths[j]) })
+	return c
+}
+
+// walkLess orders paths as a depth-first lexical walk does.
+func walkLess(a, b string) bool {
+	if a == "." || b == "." {
+		return a == "." && b != "."
+	}
+	as, bs := strings.Split(a, "/"), strings.Split(b, "/")
+	for i := 0; i < len(as) && i < len(bs); i++ {
+		if as[i] != bs[i] {
+			return as[i] < bs[i]
+		}
+	}
+	return len(as) < len(bs)
+}
+
+// under lists the paths inside dir (dir itself first, as "."), relative
+// to dir, in walk order.
+func (c *contextFiles) under(dir string) []string {
+	if dir == "." {
+		return c.paths
+	}
+	out := []string{"."}
+	prefix := dir + "/"
+	for _, p := range c.paths {
+		if strings.HasPrefix(p, prefix) {
+			out = append(out, strings.TrimPrefix(p, prefix))
+		}
+	}
+	return out
+}
+
+// stageState is the image being assembled: its file tree, its config and
+// the build arguments in effect.
+type stageState struct {
+	tree    *tree
+	ctx     *contextFiles
+	workDir string
+	user    string
+}
+
+func containsWildcards(s string) bool { return strings.ContainsAny(s, "*?[") }
+
+// resolveSources expands wildcards against the context, as Kaniko does:
+// a pattern matches any path of the context, directories included.
+func (s *stageState) resolveSources(srcs []string) ([]string, error) {
+	wild := false
+	for _, src := range srcs {
+		wild = wild || containsWildcards(src)
+	}
+	if !wild {
+		return srcs, nil
+	}
+	var out []string
+	for _, src := range srcs {
+		src = path.Clean(src)
+		for _, p := range s.ctx.paths {
+			if ok, err := path.Match(src, p); err != nil {
+				return nil, err
+			} else if ok || src == p {
+				out = append(out, p)
+			}
+		}
+	}
+	return out, nil
+}
+
+// contextPath maps a COPY source to its clean path inside the context.
+func contextPath(src string) (string, error) {
+	p := path.Clean("/" + src)
+	if p == "/" {
+		return ".", nil
+	}
+	return strings.TrimPrefix(p, "/"), nil
+}
+
+// destinationPath is Kaniko's DestinationFilepath on the image tree.
+func (s *stageState) destinationPath(srcIsDir bool, srcName, dest string) string {
+	newDest := dest
+	if !path.IsAbs(newDest) {
+		cwd := s.workDir
+		if cwd == "" {
+			cwd = "/"
+		}
+		newDest = path.Join(cwd, newDest)
+		if strings.HasSuffix(dest, "/") || strings.HasSuffix(dest, ".") {
+			newDest += "/"
+		}
+	}
+	if s.isDestDir(newDest) {
+		newDest = path.Join(newDest, srcName)
+	}
+	if srcIsDir && !strings.HasSuffix(newDest, "/") {
+		newDest += "/"
+	}
+	return newDest
+}
+
+func (s *stageState) isDestDir(p string) bool {
+	if n := s.tree.stat(p); n != nil {
+		return n.isDir()
+	}
+	return strings.HasSuffix(p, "/") || p == "."
+}
+
+// resolveIfSymlink resolves symlinks in the longest existing prefix of
+// an absolute destination, keeping the components that do not exist.
+func (s *stageState) resolveIfSymlink(dest string) (string, error) {
+	var missing []string
+	p := path.Clean(dest)
+	for p != "/" {
+		if s.tree.lstat(p) == nil {
+			missing = append(missing, path.Base(p))
+			p = path.Dir(p)
+			continue
+		}
+		r, err := s.tree.resolve(p)
+		if err != nil {
+			return "", err
+		}
+		p = r
+		break
+	}
+	for i := len(missing) - 1; i >= 0; i-- {
+		p = path.Join(p, missing[i])
+	}
+	return p, nil
+}
+
+// copyCommand performs COPY from the context. chown and chmod are already
+// expanded; srcs and dest too.
+func (s *stageState) copyCommand(srcs []string, dest, chown, chmod string) error {
+	uid, gid, err := activeOwner(s.user, chown)
+	if err != nil {
+		return err
+	}
+	mode, useDefault, err := parseChmod(chmod)
+	if err != nil {
+		return err
+	}
+	resolved, err := s.resolveSources(srcs)
+	if err != nil {
+		return err
+	}
+	if len(resolved) == 0 {
+		return fmt.Errorf("no source files were specified, or none matched %v", srcs)
+	}
+	if (len(resolved) > 1 || len(srcs) > 1) && !strings.HasSuffix(dest, "/") {
+		return fmt.Errorf("when using COPY with more than one source file, the destination must be a directory and end with a /")
+	}
+	for _, src := range resolved {
+		rel, err := contextPath(src)
+		if err != nil {
+			return err
+		}
+		e, ok := s.ctx.entries[rel]
+		if !ok {
+			return fmt.Errorf("%s: no such file or directory in the build context", src)
+		}
+		isDir := e.Type == tar.TypeDir
+		name := path.Base(rel)
+		if isDir {
+			name = ""
+		}
+		destPath := s.destinationPath(isDir, name, dest)
+		destPath, err = s.resolveIfSymlink(destPath)
+		if err != nil {
+			return err
+		}
+		switch {
+		case isDir:
+			err = s.copyDir(rel, destPath, uid, gid, mode, useDefault)
+		case e.Type == tar.TypeSymlink:
+			err = s.copySymlink(e, destPath)
+		default:
+			err = s.copyFile(rel, e, destPath, uid, gid, mode, useDefault)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// parseChmod reads --chmod as an octal mode.
+func parseChmod(chmod string) (mode int64, useDefault bool, err error) {
+	if chmod == "" {
+		return 0, true, nil
+	}
+	m, err := strconv.ParseUint(chmod, 8, 32)
+	if err != nil || m > 0o7777 {
+		return 0, false, fmt.Errorf("--chmod=%s is not an octal mode", chmod)
+	}
+	return int64(m), false, nil
+}
+
+// createParentDirectory creates the missing parents of p with mode 0755
+// and the given owner (uid < 0: root), as Kaniko does for a file.
+func (s *stageState) createParentDirectory(p string, uid, gid int) error {
+	dir := path.Dir(p)
+	if n := s.tree.lstat(dir); n != nil {
+		if n.isSymlink() {
+			return errors.New("destination cannot be a symlink")
+		}
+		return nil
+	}
+	var missing []string
+	for d := dir; d != "/" && s.tree.lstat(d) == nil; d = path.Dir(d) {
+		missing = append(missing, d)
+	}
+	for i := len(missing) - 1; i >= 0; i-- {
+		n := s.tree.mkdir(missing[i], 0o755)
+		if uid >= 0 {
+			n.UID, n.GID = uid, gid
+		}
+	}
+	return nil
+}
+
+func (s *stageState) copyFile(rel string, e buildcontext.Entry, dest string, uid, gid int, mode int64, useDefault bool) error {
+	if err := s.createParentDirectory(dest, uid, gid); err != nil {
+		return err
+	}
+	if n := s.tree.lstat(dest); n != nil && n.isDir() {
+		return fmt.Errorf("cannot copy file %s over the directory %s", rel, dest)
+	}
+	if useDefault {
+		mode = e.Mode
+	}
+	s.tree.set(dest, &node{Type: tar.TypeReg, Mode: mode, UID: uid, GID: gid, src: rel, size: e.Size})
+	return nil
+}
+
+// copySymlink copies a link as it is, owned by root.
+func (s *stageState) copySymlink(e buildcontext.Entry, dest string) error {
+	if err := s.tree.remove(dest); err != nil {
+		return err
+	}
+	if err := s.createParentDirectory(dest, -1, -1); err != nil {
+		return err
+	}
+	s.tree.set(dest, &node{Type: tar.TypeSymlink, Mode: 0o777, Link: e.Link})
+	return nil
+}
+
+// mkdirAllWithPermissions is Kaniko's MkdirAllWithPermissions: a file in
+// the way is removed, missing directories are created with mode, and the
+// directory itself (created or not) is chowned.
+func (s *stageState) mkdirAllWithPermissions(p string, mode int64, uid, gid int) error {
+	if n := s.tree.lstat(p); n != nil && !n.isDir() {
+		if err := s.tree.remove(p); err != nil {
+			return err
+		}
+	}
+	if err := s.tree.mkdirAll(p, mode); err != nil {
+		return err
+	}
+	s.tree.chown(p, uid, gid)
+	return nil
+}
+
+func (s *stageState) copyDir(rel, dest string, uid, gid int, chmod int64, useDefault bool) error {
+	for _, file := range s.ctx.under(rel) {
+		srcPath := path.Join(rel, file)
+		e := s.ctx.entries[srcPath]
+		destPath := path.Join(dest, file)
+		switch {
+		case file == ".":
+			if err := s.mkdirAllWithPermissions(destPath, 0o755, uid, gid); err != nil {
+				return err
+			}
+		case e.Type == tar.TypeDir:
+			if err := s.mkdirAllWithPermissions(destPath, e.Mode, uid, gid); err != nil {
+				return err
+			}
+			if !useDefault {
+				s.tree.chmod(destPath, chmod)
+			}
+		case e.Type == tar.TypeSymlink:
+			if err := s.copySymlink(e, destPath); err != nil {
+				return err
+			}
+		default:
+			if err := s.copyFile(srcPath, e, destPath, uid, gid, chmod, useDefault); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// workdir performs WORKDIR: the new working directory is created, owned
+// by the active user, when it does not exist.
+func (s *stageState) workdir(p string) error {
+	if !path.IsAbs(p) {
+		base := s.workDir
+		if base == "" {
+			base = "/"
+		}
+		p = path.Join(base, p)
+	}
+	s.workDir = path.Clean(p)
+	if s.tree.stat(s.workDir) != nil {
+		return nil
+	}
+	uid, gid, err := activeOwner(s.user, "")
+	if err != nil {
+		return err
+	}
+	return s.mkdirAllWithPermissions(s.workDir, 0o755, uid, gid)
+}
+
+// cleanFilepath cleans an expanded path and keeps a trailing slash, as
+// Kaniko's ResolveEnvironmentReplacement does for file paths.
+func cleanFilepath(p string) string {
+	dir := strings.HasSuffix(p, "/")
+	p = filepath.ToSlash(path.Clean(p))
+	if dir && !strings.HasSuffix(p, "/") {
+		p += "/"
+	}
+	return p
+}

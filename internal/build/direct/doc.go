@@ -1,0 +1,21 @@
+// Package direct is the build executor that needs no pod: for a
+// Dockerfile that only copies files from the context onto a base image
+// and sets configuration, it resolves the base image in its registry,
+// turns each COPY into a layer made from the context snapshot, applies
+// the configuration instructions, and pushes the manifest with
+// go-containerregistry. Base layers are referenced, never downloaded or
+// uploaded again: a base in the target registry is mounted across
+// repositories, a base elsewhere has each missing layer streamed once
+// from registry to registry.
+//
+// The result has the same meaning as Kaniko's from the same inputs (the
+// same files, owners, modes and configuration; see the differential
+// acceptance test) and is bit-for-bit reproducible: no wall-clock time
+// enters the image.
+//
+// Files by concern: dockerfile.go (eligibility, with BuildKit's parser),
+// fs.go (a model of the image's file tree), copy.go (COPY and WORKDIR as
+// Kaniko performs them), layer.go (deterministic layer archives),
+// baseindex.go (the base image's file metadata, cached by digest),
+// executor.go (resolve, assemble, push).
+package direct
