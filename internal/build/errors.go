@@ -30,6 +30,7 @@ const (
 	ReasonNotEligible    FailureReason = "NotEligibleForDirect"
 	ReasonBaseImage      FailureReason = "BaseImageUnavailable"
 	ReasonRegistry       FailureReason = "RegistryFailed"
+	ReasonNoCluster      FailureReason = "ClusterNotConfigured"
 )
 
 // reasonPhrases word each reason for error strings.
@@ -52,6 +53,7 @@ var reasonPhrases = map[FailureReason]string{
 	ReasonNotEligible:    "Dockerfile not eligible for a direct build",
 	ReasonBaseImage:      "base image not available",
 	ReasonRegistry:       "registry request failed",
+	ReasonNoCluster:      "no Kubernetes cluster configured",
 }
 
 // podLost reports whether the reason means the pod went away before the

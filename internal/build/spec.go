@@ -16,6 +16,9 @@ import (
 
 // Spec is everything one build needs, whichever executor runs it.
 type Spec struct {
+	// Executor names the executor: ExecutorKaniko (also when empty),
+	// ExecutorDirect or ExecutorAuto; see Select.
+	Executor string
 	// Namespace is where build pods run and where secrets the build
 	// refers to live.
 	Namespace string
@@ -88,6 +91,14 @@ func TakeSnapshot(spec Spec) (Spec, func(), error) {
 	}
 	spec.Snapshot = snap
 	return spec, func() { _ = snap.Remove() }, nil
+}
+
+// ReproducibleLabels reports whether the build's history labels must
+// leave out what varies from run to run: for reproducible Kaniko builds
+// and for every build that may run directly, whose images are always
+// reproducible.
+func (s Spec) ReproducibleLabels() bool {
+	return s.Reproducible || s.Executor == ExecutorDirect || s.Executor == ExecutorAuto
 }
 
 // ContextHash is the hash that identifies the spec's context: the

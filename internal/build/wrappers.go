@@ -118,7 +118,7 @@ func HistoryLabels(spec Spec, providerVersion string, now time.Time) map[string]
 	if h := spec.ContextHash(); h != "" {
 		labels[LabelContextSHA256] = h
 	}
-	if spec.Reproducible {
+	if spec.ReproducibleLabels() {
 		labels[LabelCreated] = spec.Created.UTC().Format(time.RFC3339)
 	} else {
 		labels[LabelCreated] = now.UTC().Format(time.RFC3339)

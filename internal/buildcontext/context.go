@@ -369,3 +369,22 @@ func readDockerignore(root string) (*patternmatcher.PatternMatcher, error) {
 	}
 	return m, nil
 }
+
+// DockerfileContent reads just the Dockerfile: the inline one, the entry
+// of Files, or the file in Dir. Plans use it to decide what can build the
+// context without archiving the whole context.
+func (s Source) DockerfileContent() ([]byte, error) {
+	if s.DockerfileInline != "" {
+		return []byte(s.DockerfileInline), nil
+	}
+	df := path.Clean(s.Dockerfile())
+	if s.Files != nil {
+		for p, content := range s.Files {
+			if path.Clean(p) == df {
+				return []byte(content), nil
+			}
+		}
+		return nil, &MissingDockerfileError{Path: df, In: "the context files"}
+	}
+	return os.ReadFile(filepath.Join(s.Dir, filepath.FromSlash(df)))
+}

@@ -50,6 +50,9 @@ var buildAdvice = map[build.FailureReason]struct {
 		"The build was interrupted; the build pod was removed. Apply again to build the image."},
 	build.ReasonWatch: {"Build Pod Not Observable", "",
 		"The provider lost track of the build pod. Check the connection to the API server and apply again."},
+	build.ReasonNoCluster: {"Kubernetes Cluster Not Configured", "",
+		"The provider could not connect to a Kubernetes cluster to run the build. Set config_path (or KUBE_CONFIG_PATH/KUBECONFIG) and optionally " +
+			"config_context, or host with token or client certificates, in the provider \"onesbuild\" block. Builds with executor = \"direct\" need no cluster."},
 	build.ReasonOOMKilled: {"Image Build Ran Out Of Memory", "resources",
 		"Kaniko needs memory for what it unpacks, copies and snapshots, and the page cache of the files it writes counts against the limit. " +
 			"Raise resources.limits.memory (and resources.requests.memory) on the resource, or make the context smaller: " +
@@ -108,13 +111,15 @@ func addBuildError(diags *diag.Diagnostics, err error, timeout time.Duration) {
 		fmt.Fprintf(&detail, "Kaniko was killed for using more than its memory limit of %s (exit code %d)", f.MemoryLimit, f.ExitCode)
 	case f.Reason == build.ReasonOOMKilled:
 		fmt.Fprintf(&detail, "Kaniko was killed for running out of memory (exit code %d)", f.ExitCode)
+	case f.Reason == build.ReasonNotEligible:
+		detail.WriteString("The Dockerfile cannot be built without Kaniko: " + f.Message)
 	default:
 		detail.WriteString("The build did not produce an image")
 	}
 	if f.Pod != "" {
 		fmt.Fprintf(&detail, " (build pod %s, now deleted unless keep_build_pod is set)", f.Pod)
 	}
-	if f.Message != "" && f.Reason != build.ReasonExecutorFailed {
+	if f.Message != "" && f.Reason != build.ReasonExecutorFailed && f.Reason != build.ReasonNotEligible {
 		detail.WriteString(": " + f.Message)
 	}
 	detail.WriteString(".\n\n" + advice.advice)

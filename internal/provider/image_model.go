@@ -41,6 +41,8 @@ type imageResourceModel struct {
 	DeleteOnDestroy          types.Bool         `tfsdk:"delete_on_destroy"`
 	KeepBuildPod             types.Bool         `tfsdk:"keep_build_pod"`
 	Reproducible             types.Bool         `tfsdk:"reproducible"`
+	Executor                 types.String       `tfsdk:"executor"`
+	CreationTime             types.String       `tfsdk:"creation_time"`
 	ContextCredentialsSecret types.String       `tfsdk:"context_credentials_secret"`
 	BuildSecrets             []buildSecretModel `tfsdk:"build_secret"`
 	Cache                    *cacheModel        `tfsdk:"cache"`
@@ -49,14 +51,16 @@ type imageResourceModel struct {
 	Tolerations              []tolerationModel  `tfsdk:"tolerations"`
 	Timeouts                 timeouts.Value     `tfsdk:"timeouts"`
 
-	ID             types.String `tfsdk:"id"`
-	Digest         types.String `tfsdk:"digest"`
-	ImageRef       types.String `tfsdk:"image_ref"`
-	TaggedRefs     types.List   `tfsdk:"tagged_refs"`
-	ContextSHA256  types.String `tfsdk:"context_sha256"`
-	ImageSizeBytes types.Int64  `tfsdk:"image_size_bytes"`
-	BuildPod       types.String `tfsdk:"build_pod"`
-	Timings        types.Map    `tfsdk:"timings"`
+	ID              types.String `tfsdk:"id"`
+	Digest          types.String `tfsdk:"digest"`
+	ImageRef        types.String `tfsdk:"image_ref"`
+	TaggedRefs      types.List   `tfsdk:"tagged_refs"`
+	ContextSHA256   types.String `tfsdk:"context_sha256"`
+	ImageSizeBytes  types.Int64  `tfsdk:"image_size_bytes"`
+	BuildPod        types.String `tfsdk:"build_pod"`
+	Timings         types.Map    `tfsdk:"timings"`
+	ExecutorUsed    types.String `tfsdk:"executor_used"`
+	BaseImageDigest types.String `tfsdk:"base_image_digest"`
 }
 
 type buildSecretModel struct {
@@ -155,6 +159,7 @@ func taggedRefs(repository string, tags []string) types.List {
 // life on the cluster.
 func (m imageResourceModel) spec(ctx context.Context, p *providerData, deadline time.Duration, diags *diag.Diagnostics) build.Spec {
 	spec := build.Spec{
+		Executor:                 stringOr(m.Executor, p.defaultExecutor),
 		Namespace:                m.Namespace.ValueString(),
 		Repository:               m.Repository.ValueString(),
 		Tags:                     stringList(ctx, m.Tags, diags),
@@ -166,7 +171,7 @@ func (m imageResourceModel) spec(ctx context.Context, p *providerData, deadline 
 		Labels:                   stringMap(ctx, m.Labels, diags),
 		Platform:                 m.Platform.ValueString(),
 		Reproducible:             m.Reproducible.ValueBool(),
-		Created:                  reproducibleEpoch,
+		Created:                  m.creationTime(),
 		Registry: build.RegistryAccess{
 			AuthSecret:         m.RegistryAuthSecret.ValueString(),
 			Insecure:           m.Insecure.ValueBool(),
@@ -226,9 +231,18 @@ func (m imageResourceModel) spec(ctx context.Context, p *providerData, deadline 
 	return spec
 }
 
-// reproducibleEpoch is the creation time of reproducible images, as
-// Kaniko's --reproducible sets it.
-var reproducibleEpoch = time.Unix(0, 0).UTC()
+// defaultCreationTime is the creation time of reproducible images: the
+// Unix epoch, as Kaniko's --reproducible sets it.
+const defaultCreationTime = "1970-01-01T00:00:00Z"
+
+// creationTime is the fixed creation time of a reproducible image.
+func (m imageResourceModel) creationTime() time.Time {
+	t, err := time.Parse(time.RFC3339, stringOr(m.CreationTime, defaultCreationTime))
+	if err != nil {
+		return time.Unix(0, 0).UTC() // validated in the schema
+	}
+	return t.UTC()
+}
 
 func quantities(m map[string]string) corev1.ResourceList {
 	if len(m) == 0 {

@@ -14,6 +14,8 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/types"
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 
+	"github.com/onesbuild/terraform-provider-onesbuild/internal/build"
+	"github.com/onesbuild/terraform-provider-onesbuild/internal/build/direct"
 	"github.com/onesbuild/terraform-provider-onesbuild/internal/buildcontext"
 	"github.com/onesbuild/terraform-provider-onesbuild/internal/imageref"
 	"github.com/onesbuild/terraform-provider-onesbuild/internal/registry"
@@ -82,8 +84,13 @@ func (r *imageResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanR
 		}
 	}
 
+	if plan.Executor.IsUnknown() && r.p != nil {
+		plan.Executor = types.StringValue(r.p.defaultExecutor)
+	}
+
 	if req.State.Raw.IsNull() {
 		plan.ContextSHA256 = types.StringUnknown()
+		r.planExecutor(ctx, &plan, &resp.Diagnostics)
 		resp.Diagnostics.Append(resp.Plan.Set(ctx, &plan)...)
 		return
 	}
@@ -92,6 +99,14 @@ func (r *imageResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanR
 	if resp.Diagnostics.HasError() {
 		return
 	}
+	defer func() {
+		// A new build decides the executor and base again; otherwise
+		// they stay what they were.
+		if len(resp.RequiresReplace) > 0 {
+			r.planExecutor(ctx, &plan, &resp.Diagnostics)
+			resp.Diagnostics.Append(resp.Plan.Set(ctx, &plan)...)
+		}
+	}()
 	switch current := currentContextHash(ctx, req.Private); {
 	case adopting(ctx, req.Private):
 		// The first apply after an import records the hash without
@@ -104,6 +119,54 @@ func (r *imageResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanR
 		plan.ContextSHA256 = state.ContextSHA256
 	}
 	resp.Diagnostics.Append(resp.Plan.Set(ctx, &plan)...)
+}
+
+// planExecutor decides at plan time what builds the image: a Dockerfile
+// that executor = "direct" cannot perform is an error naming the
+// instruction and its line; with "auto" it is planned for Kaniko.
+// Only the Dockerfile is read, never the rest of the context.
+func (r *imageResource) planExecutor(ctx context.Context, plan *imageResourceModel, diags *diag.Diagnostics) {
+	plan.BaseImageDigest = types.StringUnknown()
+	executor := plan.Executor.ValueString()
+	switch {
+	case plan.Executor.IsUnknown():
+		plan.ExecutorUsed = types.StringUnknown()
+		return
+	case executor == build.ExecutorKaniko:
+		plan.ExecutorUsed = types.StringValue(build.ExecutorKaniko)
+		return
+	}
+	plan.ExecutorUsed = types.StringUnknown()
+	if !plan.contextInputsKnown() || plan.BuildArgs.IsUnknown() || plan.Target.IsUnknown() {
+		return // decided at apply
+	}
+	spec := build.Spec{ContextURL: plan.ContextURL.ValueString(), BuildArgs: stringMap(ctx, plan.BuildArgs, diags), Target: plan.Target.ValueString()}
+	for range plan.BuildSecrets {
+		spec.Secrets = append(spec.Secrets, build.BuildSecret{})
+	}
+	var dockerfile []byte
+	if src, ok := plan.contextSource(ctx, diags); ok {
+		var err error
+		if dockerfile, err = src.DockerfileContent(); err != nil {
+			addContextError(diags, src, err)
+			return
+		}
+	}
+	err := direct.Check(dockerfile, spec)
+	switch {
+	case err == nil && executor == build.ExecutorDirect:
+		plan.ExecutorUsed = types.StringValue(build.ExecutorDirect)
+	case err == nil:
+		// auto: direct if the registry answers at apply time.
+	case executor == build.ExecutorAuto:
+		tflog.Info(ctx, "executor auto: this Dockerfile will be built with Kaniko", map[string]any{"reason": err.Error()})
+		plan.ExecutorUsed = types.StringValue(build.ExecutorKaniko)
+	default:
+		diags.AddAttributeError(path.Root("executor"), "Dockerfile Not Eligible For A Direct Build",
+			fmt.Sprintf("executor = \"direct\" builds without a pod, which only works for Dockerfiles that copy files onto a base image "+
+				"and set configuration; this one does more: %v.\n\n"+
+				"Use executor = \"kaniko\", or executor = \"auto\" to build directly whenever the Dockerfile allows it.\n\nOriginal error: %v", err, err))
+	}
 }
 
 func addContextError(diags *diag.Diagnostics, src buildcontext.Source, err error) {
@@ -152,16 +215,7 @@ func (r *imageResource) Create(ctx context.Context, req resource.CreateRequest, 
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	client, attacher, err := r.p.cluster.Clients()
-	if err != nil {
-		resp.Diagnostics.AddError("Kubernetes Cluster Not Configured",
-			"The provider could not connect to a Kubernetes cluster to run the build.\n\n"+
-				"Set config_path (or KUBE_CONFIG_PATH/KUBECONFIG) and optionally config_context, or host with token or client certificates, "+
-				"in the provider \"onesbuild\" block.\n\nOriginal error: "+err.Error())
-		return
-	}
-
-	res, err := r.p.engine(client, attacher, tflogLogger{ctx: ctx}).Build(ctx, spec)
+	res, err := r.p.engine(tflogLogger{ctx: ctx}).Build(ctx, spec)
 	addBuildWarnings(&resp.Diagnostics, res)
 	if err != nil {
 		addBuildError(&resp.Diagnostics, err, timeout)
@@ -179,6 +233,11 @@ func (r *imageResource) Create(ctx context.Context, req resource.CreateRequest, 
 	}
 	plan.Namespace = types.StringValue(spec.Namespace)
 	plan.Timings = timingsValue(res.Timings)
+	plan.ExecutorUsed = types.StringValue(res.Executor)
+	plan.BaseImageDigest = types.StringNull()
+	if res.BaseImageDigest != "" {
+		plan.BaseImageDigest = types.StringValue(res.BaseImageDigest)
+	}
 	plan.ImageSizeBytes = types.Int64Null()
 	if img, err := r.p.registry.Describe(ctx, spec.Repository, res.Digest); err != nil {
 		addRegistryWarning(&resp.Diagnostics, r.p.registry, spec.Repository, err)
@@ -266,6 +325,7 @@ func (r *imageResource) Update(ctx context.Context, req resource.UpdateRequest, 
 	}
 	plan.ID, plan.Digest, plan.ImageRef = state.ID, state.Digest, state.ImageRef
 	plan.BuildPod, plan.Timings, plan.ImageSizeBytes = state.BuildPod, state.Timings, state.ImageSizeBytes
+	plan.ExecutorUsed, plan.BaseImageDigest = state.ExecutorUsed, state.BaseImageDigest
 	if plan.BuildPod.IsUnknown() {
 		plan.BuildPod = types.StringNull()
 	}

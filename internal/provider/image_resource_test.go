@@ -232,7 +232,7 @@ func TestImageResource_lifecycle(t *testing.T) {
 				ImportState:       true,
 				ImportStateVerify: true,
 				ImportStateVerifyIgnore: []string{
-					"build_pod", "context_dir", "context_sha256", "delete_on_destroy", "dockerfile", "insecure", "keep_build_pod",
+					"base_image_digest", "build_pod", "context_dir", "context_sha256", "creation_time", "delete_on_destroy", "executor", "executor_used", "dockerfile", "insecure", "keep_build_pod",
 					"namespace", "reproducible", "resources", "skip_tls_verify", "tagged_refs", "tags", "timings", "timeouts",
 				},
 			},

@@ -125,6 +125,32 @@ func (r *imageResource) Schema(ctx context.Context, _ resource.SchemaRequest, re
 				PlanModifiers:       []planmodifier.List{replaceList()},
 				MarkdownDescription: "Further Kaniko flags, appended after the ones the provider sets, for example `[\"--snapshot-mode=redo\"]`. For flags the provider does not model.",
 			},
+			"executor": schema.StringAttribute{
+				Optional: true, Computed: true,
+				Validators:    []validator.String{stringvalidator.OneOf(executorNames...)},
+				PlanModifiers: []planmodifier.String{stringplanmodifier.UseStateForUnknown(), replaceString()},
+				MarkdownDescription: "How the image is built. `kaniko` (the default, from the provider's `default_executor`): Kaniko in a " +
+					"pod in the cluster, for any Dockerfile. `direct`: no pod at all; the provider resolves the base image in its registry, " +
+					"turns each `COPY` into a layer made from the build context, applies the configuration instructions and pushes the manifest " +
+					"from the machine running Terraform, referencing the base image's layers instead of copying them. The result has the same " +
+					"files and configuration as Kaniko's, is bit-for-bit reproducible (the same inputs give the same digest on any machine), " +
+					"and takes a fraction of a second. Eligible Dockerfiles have a single stage with only `ARG`, `FROM`, `ENV`, `LABEL`, " +
+					"`WORKDIR`, `COPY` (from the context, `--chown` with numeric ids, `--chmod`), `USER`, `EXPOSE`, `VOLUME`, `ENTRYPOINT`, " +
+					"`CMD`, `STOPSIGNAL` and `SHELL`, and a local context; anything else (`RUN`, `ADD`, `COPY --from`, several stages, names " +
+					"in `--chown` or `USER`, `ONBUILD` triggers in the base, `context_url`, `build_secret`) is refused at plan time, naming the " +
+					"instruction and its line. The registry must be reachable from this machine (`registry_hosts`, `insecure_registries`, and " +
+					"`registry_auth_secret` or the host's Docker config for credentials). `auto`: `direct` when the Dockerfile is eligible and " +
+					"the registry answers, otherwise `kaniko`, with the reason in the log (`TF_LOG=INFO`). Changing it builds a new image.",
+			},
+			"creation_time": schema.StringAttribute{
+				Optional: true, Computed: true,
+				Default:       stringdefault.StaticString(defaultCreationTime),
+				Validators:    []validator.String{newTimestampValidator()},
+				PlanModifiers: []planmodifier.String{replaceString()},
+				MarkdownDescription: "Creation time written into reproducible images (direct builds, and the history labels of `reproducible` " +
+					"Kaniko builds), as RFC 3339. Fixed, so that the same inputs give the same digest. Defaults to `" + defaultCreationTime + "`, " +
+					"as Kaniko's `--reproducible`; set it to a commit time if tools should show something meaningful.",
+			},
 			"reproducible": schema.BoolAttribute{
 				Optional: true, Computed: true, Default: booldefault.StaticBool(false),
 				PlanModifiers: []planmodifier.Bool{replaceBool()},
@@ -222,6 +248,17 @@ func (r *imageResource) Schema(ctx context.Context, _ resource.SchemaRequest, re
 			"build_pod": schema.StringAttribute{
 				Computed: true, PlanModifiers: []planmodifier.String{stringplanmodifier.UseStateForUnknown()},
 				MarkdownDescription: "`namespace/name` of the pod that built the image.",
+			},
+			"executor_used": schema.StringAttribute{
+				Computed: true, PlanModifiers: []planmodifier.String{stringplanmodifier.UseStateForUnknown()},
+				MarkdownDescription: "The executor that built the image, `kaniko` or `direct`. Known at plan time unless `executor = \"auto\"` " +
+					"and the Dockerfile is eligible, when only the build finds out whether the registry answers.",
+			},
+			"base_image_digest": schema.StringAttribute{
+				Computed: true, PlanModifiers: []planmodifier.String{stringplanmodifier.UseStateForUnknown()},
+				MarkdownDescription: "Digest of the base image's manifest the image was built on: exact for direct builds; for Kaniko builds, " +
+					"the final stage's `FROM` as the registry resolved it right after the build. Null when it cannot be known (`FROM scratch`, " +
+					"a registry this machine cannot reach).",
 			},
 			"timings": schema.MapAttribute{
 				Computed: true, ElementType: types.Float64Type,

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
+	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/datasource"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/provider"
@@ -82,6 +83,7 @@ type providerModel struct {
 	PushRetry            types.Int64  `tfsdk:"push_retry"`
 	ImageDownloadRetry   types.Int64  `tfsdk:"image_download_retry"`
 	UnschedulableTimeout types.String `tfsdk:"unschedulable_timeout"`
+	DefaultExecutor      types.String `tfsdk:"default_executor"`
 }
 
 type execModel struct {
@@ -148,6 +150,11 @@ func (p *onesbuildProvider) Schema(_ context.Context, _ provider.SchemaRequest, 
 				Optional: true, Validators: []validator.Int64{int64validator.Between(0, 10)},
 				MarkdownDescription: "How often Kaniko retries a failed push (`--push-retry`), with growing pauses, before the build fails. Defaults to " + itoa(defaultRegistryRetries) + ".",
 			},
+			"default_executor": schema.StringAttribute{
+				Optional: true, Validators: []validator.String{stringvalidator.OneOf(executorNames...)},
+				MarkdownDescription: "Executor of every `onesbuild_image` that sets none: `kaniko`, `direct` or `auto` (see the resource's `executor`). " +
+					"Defaults to `kaniko`.",
+			},
 			"unschedulable_timeout": schema.StringAttribute{
 				Optional: true, Validators: []validator.String{newDurationValidator()},
 				MarkdownDescription: "How long a build pod may wait for a node (Kubernetes reports it `Unschedulable`) before the build fails, " +
@@ -174,6 +181,9 @@ func (p *onesbuildProvider) Schema(_ context.Context, _ provider.SchemaRequest, 
 	}
 }
 
+// executorNames are the values of executor and default_executor.
+var executorNames = []string{build.ExecutorKaniko, build.ExecutorDirect, build.ExecutorAuto}
+
 // providerData is what resources receive from Configure.
 type providerData struct {
 	version            string
@@ -182,6 +192,7 @@ type providerData struct {
 	// unschedulableTimeout is negative to wait for the create timeout.
 	unschedulableTimeout time.Duration
 	namespace            string
+	defaultExecutor      string
 	kanikoImage          string
 	insecureRegistries   []string
 	registry             *registry.Client
@@ -196,9 +207,10 @@ func (p *onesbuildProvider) Configure(ctx context.Context, req provider.Configur
 		return
 	}
 	data := &providerData{
-		version:     p.version,
-		namespace:   stringOr(m.Namespace, defaultNamespace),
-		kanikoImage: stringOr(m.KanikoImage, build.DefaultKanikoImage),
+		version:         p.version,
+		namespace:       stringOr(m.Namespace, defaultNamespace),
+		kanikoImage:     stringOr(m.KanikoImage, build.DefaultKanikoImage),
+		defaultExecutor: stringOr(m.DefaultExecutor, build.ExecutorKaniko),
 	}
 	// Values that come from other resources are unknown until those are
 	// applied. Planning must still work, so an unknown value counts as

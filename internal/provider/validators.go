@@ -116,3 +116,12 @@ func titleOf(p string) string {
 }
 
 func itoa(i int) string { return fmt.Sprint(i) }
+
+func newTimestampValidator() validator.String {
+	return stringCheck{"an RFC 3339 time such as 2026-01-02T15:04:05Z", func(s string) error {
+		if _, err := time.Parse(time.RFC3339, s); err != nil {
+			return fmt.Errorf("%q is not an RFC 3339 time such as 2026-01-02T15:04:05Z", s)
+		}
+		return nil
+	}}
+}

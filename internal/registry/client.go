@@ -262,3 +262,40 @@ func classify(err error, what string) error {
 	}
 	return fmt.Errorf("%s: %w", what, err)
 }
+
+// Reachable reports whether the registry holding ref answers, with ref's
+// manifest or without it: only ErrUnreachable (and other transport
+// failures) count as unreachable.
+func (c *Client) Reachable(ctx context.Context, ref string) error {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	r, err := c.Reference(ref)
+	if err != nil {
+		return err
+	}
+	_, err = remote.Head(r, c.options(ctx)...)
+	if err == nil {
+		return nil
+	}
+	err = classify(err, "checking "+r.String())
+	if errors.Is(err, ErrNotFound) {
+		return nil
+	}
+	return err
+}
+
+// Digest resolves a reference (as the cluster names it) to the digest
+// of its manifest, or of its index for a multi-platform image.
+func (c *Client) Digest(ctx context.Context, ref string) (string, error) {
+	ctx, cancel := c.withTimeout(ctx)
+	defer cancel()
+	r, err := c.Reference(ref)
+	if err != nil {
+		return "", err
+	}
+	desc, err := remote.Head(r, c.options(ctx)...)
+	if err != nil {
+		return "", classify(err, "resolving "+r.String())
+	}
+	return desc.Digest.String(), nil
+}

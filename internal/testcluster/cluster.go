@@ -104,23 +104,37 @@ func hostsToml(registry, mirror string) string {
 	return fmt.Sprintf("server = %q\n\n[host.%q]\n  capabilities = [\"pull\", \"resolve\"]\n  skip_verify = true\n", server, "http://"+mirror)
 }
 
-// writeCertsD writes the mirror configuration the node mounts at
-// /etc/containerd/certs.d.
-func (h *Harness) writeCertsD() (string, error) {
-	dir := filepath.Join(h.StateDir, "certs.d")
-	if err := os.RemoveAll(dir); err != nil {
-		return "", err
-	}
+// certsDFiles is the mirror configuration the node mounts at
+// /etc/containerd/certs.d, by relative path.
+func (h *Harness) certsDFiles() map[string]string {
+	files := map[string]string{}
 	mirror := h.RegistryName + ":5000"
 	for _, r := range h.mirroredRegistries() {
-		if err := os.MkdirAll(filepath.Join(dir, r), 0o755); err != nil {
-			return "", err
+		files[filepath.Join(r, "hosts.toml")] = hostsToml(r, mirror)
+	}
+	return files
+}
+
+// certsDPath is where the mirror configuration lives on the host.
+func (h *Harness) certsDPath() string { return filepath.Join(h.StateDir, "certs.d") }
+
+// writeCertsD writes the mirror configuration. Only call it when the
+// cluster is (re)created: a running node has the directory bind-mounted,
+// and replacing it would take the mirrors away from under containerd.
+func (h *Harness) writeCertsD(files map[string]string) error {
+	dir := h.certsDPath()
+	if err := os.RemoveAll(dir); err != nil {
+		return err
+	}
+	for rel, content := range files {
+		if err := os.MkdirAll(filepath.Join(dir, filepath.Dir(rel)), 0o755); err != nil {
+			return err
 		}
-		if err := os.WriteFile(filepath.Join(dir, r, "hosts.toml"), []byte(hostsToml(r, mirror)), 0o644); err != nil {
-			return "", err
+		if err := os.WriteFile(filepath.Join(dir, rel), []byte(content), 0o644); err != nil {
+			return err
 		}
 	}
-	return dir, nil
+	return nil
 }
 
 // kindConfig is the cluster configuration. Each patch is needed on the
@@ -164,11 +178,8 @@ func (h *Harness) ensureCluster(ctx context.Context) error {
 	for _, n := range names {
 		exists = exists || n == h.ClusterName
 	}
-	certsD, err := h.writeCertsD()
-	if err != nil {
-		return err
-	}
-	kindCfg := h.kindConfig(certsD)
+	certsD := h.certsDFiles()
+	kindCfg := h.kindConfig(h.certsDPath())
 	fingerprint, err := clusterFingerprint(kindCfg, certsD)
 	if err != nil {
 		return err
@@ -188,6 +199,9 @@ func (h *Harness) ensureCluster(ctx context.Context) error {
 		if err := provider.Delete(h.ClusterName, h.kubeconfigPath()); err != nil {
 			return err
 		}
+	}
+	if err := h.writeCertsD(certsD); err != nil {
+		return err
 	}
 	err = h.Progress.Step("create kind cluster "+h.ClusterName+" (Kubernetes "+KubernetesVersion+")", func() error {
 		return provider.Create(h.ClusterName,
@@ -223,23 +237,19 @@ const fingerprintConfigMap = "onesbuild-harness"
 
 // clusterFingerprint hashes the kind configuration, the mirror files it
 // mounts and the node image recipe.
-func clusterFingerprint(cfg *v1alpha4.Cluster, certsD string) (string, error) {
+func clusterFingerprint(cfg *v1alpha4.Cluster, certsD map[string]string) (string, error) {
 	data, err := yaml.Marshal(cfg)
 	if err != nil {
 		return "", err
 	}
 	parts := []string{string(data), nodeImageRecipe()}
-	err = filepath.WalkDir(certsD, func(p string, d os.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		b, err := os.ReadFile(p)
-		rel, _ := filepath.Rel(certsD, p)
-		parts = append(parts, rel+"\n"+string(b))
-		return err
-	})
-	if err != nil {
-		return "", err
+	var rels []string
+	for rel := range certsD {
+		rels = append(rels, rel)
+	}
+	sort.Strings(rels)
+	for _, rel := range rels {
+		parts = append(parts, rel+"\n"+certsD[rel])
 	}
 	return recipeHash(strings.Join(parts, "\n---\n")), nil
 }

@@ -2,6 +2,7 @@ package direct
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"sort"
@@ -10,6 +11,8 @@ import (
 	"github.com/moby/buildkit/frontend/dockerfile/instructions"
 	"github.com/moby/buildkit/frontend/dockerfile/parser"
 	"github.com/moby/buildkit/frontend/dockerfile/shell"
+
+	"github.com/onesbuild/terraform-provider-onesbuild/internal/build"
 )
 
 // NotEligibleError says why a Dockerfile cannot be built directly,
@@ -182,4 +185,91 @@ func (p *Plan) metaEnv() []string {
 		env = append(env, k+"="+p.metaArgs[k])
 	}
 	return env
+}
+
+// FinalBase returns the image the final stage (or target) of any
+// Dockerfile builds on, following FROM <stage> to the image that stage
+// starts from; ok is false for FROM scratch or a Dockerfile it cannot
+// read.
+func FinalBase(dockerfile []byte, buildArgs map[string]string, target string) (ref string, ok bool) {
+	res, err := parser.Parse(bytes.NewReader(dockerfile))
+	if err != nil {
+		return "", false
+	}
+	stages, metaArgs, err := instructions.Parse(res.AST, nil)
+	if err != nil || len(stages) == 0 {
+		return "", false
+	}
+	lex := shell.NewLex(res.EscapeToken)
+	var env []string
+	for _, a := range metaArgs {
+		for _, kv := range a.Args {
+			v := ""
+			if kv.Value != nil {
+				v = *kv.Value
+			}
+			if given, ok := buildArgs[kv.Key]; ok {
+				v = given
+			}
+			env = append(env, kv.Key+"="+v)
+		}
+	}
+	byName := map[string]int{}
+	for i, s := range stages {
+		if s.Name != "" {
+			byName[strings.ToLower(s.Name)] = i
+		}
+	}
+	i := len(stages) - 1
+	if target != "" {
+		t, found := byName[strings.ToLower(target)]
+		if !found {
+			return "", false
+		}
+		i = t
+	}
+	for hops := 0; hops <= len(stages); hops++ {
+		base, _, err := lex.ProcessWord(stages[i].BaseName, shell.EnvsFromSlice(env))
+		if err != nil {
+			return "", false
+		}
+		if j, isStage := byName[strings.ToLower(base)]; isStage && j < i {
+			i = j
+			continue
+		}
+		if base == "" || strings.EqualFold(base, "scratch") {
+			return "", false
+		}
+		return base, true
+	}
+	return "", false
+}
+
+// ResolveBase records, after a build that did not report it (a Kaniko
+// build), the digest of the image the Dockerfile's final stage starts
+// from, as the registry resolves it right after the build. A registry
+// this machine cannot reach leaves it unknown.
+type ResolveBase struct {
+	Registry interface {
+		Digest(ctx context.Context, ref string) (string, error)
+	}
+	Next build.Executor
+}
+
+// Build runs the next executor, then resolves the base.
+func (r ResolveBase) Build(ctx context.Context, spec build.Spec) (*build.Result, error) {
+	res, err := r.Next.Build(ctx, spec)
+	if err != nil || res.BaseImageDigest != "" || spec.Snapshot == nil {
+		return res, err
+	}
+	dockerfile, rerr := spec.Snapshot.ReadFile(spec.Snapshot.Dockerfile)
+	if rerr != nil {
+		return res, nil
+	}
+	if base, ok := FinalBase(dockerfile, spec.BuildArgs, spec.Target); ok {
+		if d, derr := r.Registry.Digest(ctx, base); derr == nil {
+			res.BaseImageDigest = d
+		}
+	}
+	return res, nil
 }

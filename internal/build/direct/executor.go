@@ -36,11 +36,72 @@ type Executor struct {
 	// DefaultPlatform picks the platform of a multi-platform base when
 	// the spec names none, as os/arch[/variant]. Kaniko uses its node's.
 	DefaultPlatform func(ctx context.Context) string
-	Log             build.Logger
-	Now             build.Clock
+	// Secrets reads a Secret's data in a namespace, for the registry
+	// credentials of spec.Registry.AuthSecret; nil when no cluster is
+	// configured.
+	Secrets func(ctx context.Context, namespace, name string) (map[string][]byte, error)
+	Log     build.Logger
+	Now     build.Clock
 }
 
 var _ build.Executor = (*Executor)(nil)
+
+// Eligible reports why the spec cannot be built directly, or nil: the
+// Dockerfile's instructions (read from the snapshot), then whether the
+// registries of the base and the target answer from this machine.
+func (e *Executor) Eligible(ctx context.Context, spec build.Spec) error {
+	if spec.Snapshot == nil {
+		return Check(nil, spec)
+	}
+	dockerfile, err := spec.Snapshot.ReadFile(spec.Snapshot.Dockerfile)
+	if err != nil {
+		return err
+	}
+	if err := Check(dockerfile, spec); err != nil {
+		return err
+	}
+	plan, err := Analyze(dockerfile, spec.BuildArgs, spec.Target)
+	if err != nil {
+		return err
+	}
+	reg, err := e.registryFor(ctx, spec)
+	if err != nil {
+		return err
+	}
+	for _, ref := range []string{plan.Base, spec.Repository + ":" + spec.Tags[0]} {
+		if err := reg.Reachable(ctx, ref); err != nil {
+			return fmt.Errorf("the registry of %s does not answer from this machine (contacted as %s): %w", ref, reg.Address(ref), err)
+		}
+	}
+	return nil
+}
+
+// registryFor is the registry client with the build's credentials: those
+// of spec.Registry.AuthSecret, read from the cluster, before the host's
+// own Docker config.
+func (e *Executor) registryFor(ctx context.Context, spec build.Spec) (*registry.Client, error) {
+	name := spec.Registry.AuthSecret
+	if name == "" {
+		return e.Registry, nil
+	}
+	if e.Secrets == nil {
+		return nil, &build.Failure{Reason: build.ReasonSecretMissing, Message: "registry_auth_secret needs a cluster to read it from"}
+	}
+	data, err := e.Secrets(ctx, spec.Namespace, name)
+	if err != nil {
+		return nil, &build.Failure{Reason: build.ReasonSecretMissing, Message: fmt.Sprintf("reading secret %q in namespace %q", name, spec.Namespace), Err: err}
+	}
+	for _, key := range []string{".dockerconfigjson", "config.json"} {
+		if cfg, ok := data[key]; ok {
+			kc, err := registry.DockerConfigKeychain(cfg, e.Registry.Hosts)
+			if err != nil {
+				return nil, &build.Failure{Reason: build.ReasonSecretMissing, Message: fmt.Sprintf("secret %q", name), Err: err}
+			}
+			return e.Registry.WithKeychain(kc), nil
+		}
+	}
+	return nil, &build.Failure{Reason: build.ReasonSecretMissing, Message: fmt.Sprintf("secret %q has neither a .dockerconfigjson nor a config.json key", name)}
+}
 
 // Check reports whether the spec's Dockerfile can be built directly,
 // reading only the Dockerfile. A *NotEligibleError says why not.
@@ -84,8 +145,12 @@ func (e *Executor) Build(ctx context.Context, spec build.Spec) (*build.Result, e
 		return res, notEligible(err)
 	}
 
+	reg, err := e.registryFor(ctx, spec)
+	if err != nil {
+		return res, err
+	}
 	t := e.Now.Now()
-	base, baseDigest, err := e.resolveBase(ctx, plan, spec)
+	base, baseDigest, err := e.resolveBase(ctx, reg, plan, spec)
 	if err != nil {
 		return res, err
 	}
@@ -140,7 +205,7 @@ func (e *Executor) Build(ctx context.Context, spec build.Spec) (*build.Result, e
 	res.Timings[build.PhaseBuild] = e.Now.Now().Sub(t)
 
 	t = e.Now.Now()
-	digest, err := e.push(ctx, img, spec)
+	digest, err := e.push(ctx, reg, img, spec)
 	if err != nil {
 		return res, err
 	}
@@ -159,12 +224,12 @@ func notEligible(err error) error {
 func (e *Executor) logger() build.Logger { return build.LoggerOr(e.Log) }
 
 // resolveBase finds the base manifest for the build's platform.
-func (e *Executor) resolveBase(ctx context.Context, plan *Plan, spec build.Spec) (v1.Image, v1.Hash, error) {
-	ref, err := e.Registry.Reference(plan.Base)
+func (e *Executor) resolveBase(ctx context.Context, reg *registry.Client, plan *Plan, spec build.Spec) (v1.Image, v1.Hash, error) {
+	ref, err := reg.Reference(plan.Base)
 	if err != nil {
 		return nil, v1.Hash{}, &build.Failure{Reason: build.ReasonBaseImage, Message: "FROM " + plan.Base, Err: err}
 	}
-	desc, err := remote.Get(ref, e.Registry.RemoteOptions(ctx)...)
+	desc, err := remote.Get(ref, reg.RemoteOptions(ctx)...)
 	if err != nil {
 		return nil, v1.Hash{}, &build.Failure{Reason: build.ReasonBaseImage, Message: fmt.Sprintf("FROM %s (contacted as %s)", plan.Base, ref), Err: err}
 	}
@@ -209,14 +274,14 @@ func (e *Executor) resolveBase(ctx context.Context, plan *Plan, spec build.Spec)
 // push writes the image under its first tag, which uploads only what the
 // registry lacks (base layers from the same registry are mounted, from
 // another one streamed once), then points the other tags at it.
-func (e *Executor) push(ctx context.Context, img v1.Image, spec build.Spec) (string, error) {
+func (e *Executor) push(ctx context.Context, reg *registry.Client, img v1.Image, spec build.Spec) (string, error) {
 	digest, err := img.Digest()
 	if err != nil {
 		return "", &build.Failure{Reason: build.ReasonRegistry, Err: err}
 	}
-	opts := e.Registry.RemoteOptions(ctx)
+	opts := reg.RemoteOptions(ctx)
 	for i, tag := range spec.Tags {
-		ref, err := e.Registry.Reference(spec.Repository + ":" + tag)
+		ref, err := reg.Reference(spec.Repository + ":" + tag)
 		if err != nil {
 			return "", &build.Failure{Reason: build.ReasonInvalidRequest, Err: err}
 		}
