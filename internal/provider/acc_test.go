@@ -222,13 +222,10 @@ resource "onesbuild_image" "study" {
 				ConfigStateChecks: []statecheck.StateCheck{newDigest.AddStateValue("onesbuild_image.study", tfjsonpath.New("digest"))},
 			},
 			{
-				ResourceName:      "onesbuild_image.study",
-				ImportState:       true,
-				ImportStateVerify: true,
-				ImportStateVerifyIgnore: []string{
-					"build_pod", "context_dir", "context_sha256", "delete_on_destroy", "dockerfile", "insecure",
-					"keep_build_pod", "namespace", "skip_tls_verify", "tagged_refs", "tags", "timings",
-				},
+				ResourceName:            "onesbuild_image.study",
+				ImportState:             true,
+				ImportStateVerify:       true,
+				ImportStateVerifyIgnore: adoptedOnImport,
 			},
 		},
 	})

@@ -27,6 +27,14 @@ import (
 
 var digestPattern = regexp.MustCompile(`^sha256:[a-f0-9]{64}$`)
 
+// adoptedOnImport are the attributes an import cannot know: they come
+// from the configuration, or from a build, on the first apply after it.
+var adoptedOnImport = []string{
+	"base_image_digest", "build_pod", "context_dir", "context_sha256", "creation_time", "delete_on_destroy", "dockerfile",
+	"executor", "executor_used", "insecure", "keep_build_pod", "namespace", "reproducible", "resources", "skip_tls_verify",
+	"tagged_refs", "tags", "timings", "timeouts",
+}
+
 func writeContext(t *testing.T) string {
 	t.Helper()
 	dir := t.TempDir()
@@ -228,13 +236,10 @@ func TestImageResource_lifecycle(t *testing.T) {
 				},
 			},
 			{
-				ResourceName:      "onesbuild_image.app",
-				ImportState:       true,
-				ImportStateVerify: true,
-				ImportStateVerifyIgnore: []string{
-					"base_image_digest", "build_pod", "context_dir", "context_sha256", "creation_time", "delete_on_destroy", "executor", "executor_used", "dockerfile", "insecure", "keep_build_pod",
-					"namespace", "reproducible", "resources", "skip_tls_verify", "tagged_refs", "tags", "timings", "timeouts",
-				},
+				ResourceName:            "onesbuild_image.app",
+				ImportState:             true,
+				ImportStateVerify:       true,
+				ImportStateVerifyIgnore: adoptedOnImport,
 			},
 		},
 	})

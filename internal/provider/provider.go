@@ -4,13 +4,17 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
+	"github.com/hashicorp/terraform-plugin-framework-validators/mapvalidator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/datasource"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
+	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/provider"
 	"github.com/hashicorp/terraform-plugin-framework/provider/schema"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
@@ -84,6 +88,7 @@ type providerModel struct {
 	ImageDownloadRetry   types.Int64  `tfsdk:"image_download_retry"`
 	UnschedulableTimeout types.String `tfsdk:"unschedulable_timeout"`
 	DefaultExecutor      types.String `tfsdk:"default_executor"`
+	RegistryPortForwards types.Map    `tfsdk:"registry_port_forwards"`
 }
 
 type execModel struct {
@@ -139,6 +144,16 @@ func (p *onesbuildProvider) Schema(_ context.Context, _ provider.SchemaRequest, 
 				MarkdownDescription: "Maps a registry name as the cluster sees it (for example `registry.kube-system.svc.cluster.local:5000`) " +
 					"to an address the machine running Terraform can reach (for example `localhost:5000`). The provider uses it to read, " +
 					"verify and delete images; builds keep pushing to the cluster's name.",
+			},
+			"registry_port_forwards": schema.MapAttribute{
+				Optional: true, ElementType: types.StringType,
+				Validators: []validator.Map{mapvalidator.ValueStringsAre(newServiceRefValidator())},
+				MarkdownDescription: "Reaches registries that only the cluster can reach through the Kubernetes API, as `kubectl port-forward` " +
+					"does: maps a registry name as the cluster sees it (for example `registry.kube-system.svc.cluster.local:5000`) to the " +
+					"Service in front of it, as `namespace/service` (the registry name's port is the Service port) or `namespace/service:port`. " +
+					"The provider forwards a local port to a ready pod behind the Service on first use, for direct builds, Read, drift, " +
+					"retention and the data source. Needs `get` on services, `list` on pods and `create` on `pods/portforward` in that namespace. " +
+					"`registry_hosts` takes precedence for a registry named in both.",
 			},
 			"max_concurrent_builds": schema.Int64Attribute{
 				Optional:   true,
@@ -261,8 +276,81 @@ func (p *onesbuildProvider) Configure(ctx context.Context, req provider.Configur
 		// images must work without a reachable cluster.
 		data.cluster = &lazyCluster{opts: conn, getenv: getenv}
 	}
+	if forwards := knownStringMap(ctx, m.RegistryPortForwards, &resp.Diagnostics); len(forwards) > 0 {
+		data.registry.Forwards = map[string]registry.Forwarder{}
+		for name, target := range forwards {
+			ref, err := parseServiceRef(target, name)
+			if err != nil {
+				resp.Diagnostics.AddAttributeError(path.Root("registry_port_forwards").AtMapKey(name), "Invalid Port-Forward Target", err.Error())
+				continue
+			}
+			data.registry.Forwards[name] = &lazyForward{cluster: data.cluster, ref: ref}
+		}
+	}
 	resp.ResourceData = data
 	resp.DataSourceData = data
+}
+
+// serviceRef is a Service port: registry_port_forwards' value.
+type serviceRef struct {
+	namespace, name string
+	port            int
+}
+
+// parseServiceRef reads "namespace/service[:port]"; without a port, the
+// registry name's port is used.
+func parseServiceRef(target, registryName string) (serviceRef, error) {
+	ns, rest, ok := strings.Cut(target, "/")
+	if !ok || ns == "" || rest == "" {
+		return serviceRef{}, fmt.Errorf("%q is not namespace/service or namespace/service:port", target)
+	}
+	svc, portStr, hasPort := strings.Cut(rest, ":")
+	if !hasPort {
+		_, portStr, hasPort = strings.Cut(registryName, ":")
+	}
+	if !hasPort {
+		return serviceRef{}, fmt.Errorf("neither %q nor the registry name %q gives a port; write namespace/service:port", target, registryName)
+	}
+	port, err := strconv.Atoi(portStr)
+	if err != nil || port < 1 || port > 65535 {
+		return serviceRef{}, fmt.Errorf("port %q of %q is not a port number", portStr, target)
+	}
+	return serviceRef{namespace: ns, name: svc, port: port}, nil
+}
+
+// lazyForward starts a port-forward through the provider's cluster
+// connection on first use.
+type lazyForward struct {
+	cluster Cluster
+	ref     serviceRef
+
+	mu sync.Mutex
+	fw *kube.ServiceForward
+}
+
+func (l *lazyForward) Address(ctx context.Context) (string, error) {
+	l.mu.Lock()
+	if l.fw == nil {
+		rc, ok := l.cluster.(interface{ RESTConfig() (*rest.Config, error) })
+		if !ok {
+			l.mu.Unlock()
+			return "", fmt.Errorf("the cluster connection cannot port-forward")
+		}
+		cfg, err := rc.RESTConfig()
+		if err != nil {
+			l.mu.Unlock()
+			return "", err
+		}
+		client, _, err := l.cluster.Clients()
+		if err != nil {
+			l.mu.Unlock()
+			return "", err
+		}
+		l.fw = &kube.ServiceForward{Config: cfg, Client: client, Namespace: l.ref.namespace, Service: l.ref.name, Port: l.ref.port}
+	}
+	fw := l.fw
+	l.mu.Unlock()
+	return fw.Address(ctx)
 }
 
 func (p *onesbuildProvider) Resources(context.Context) []func() resource.Resource {
@@ -292,9 +380,16 @@ type lazyCluster struct {
 	getenv func(string) string
 
 	once     sync.Once
+	cfg      *rest.Config
 	client   kubernetes.Interface
 	attacher kaniko.Attacher
 	err      error
+}
+
+// RESTConfig returns the resolved connection, for port-forwards.
+func (c *lazyCluster) RESTConfig() (*rest.Config, error) {
+	_, _, err := c.Clients()
+	return c.cfg, err
 }
 
 func (c *lazyCluster) Clients() (kubernetes.Interface, kaniko.Attacher, error) {
@@ -309,7 +404,7 @@ func (c *lazyCluster) Clients() (kubernetes.Interface, kaniko.Attacher, error) {
 		if c.err != nil {
 			return
 		}
-		c.client, c.attacher = cs, &kube.PodAttacher{Config: cfg, Client: cs}
+		c.cfg, c.client, c.attacher = cfg, cs, &kube.PodAttacher{Config: cfg, Client: cs}
 	})
 	return c.client, c.attacher, c.err
 }

@@ -125,3 +125,13 @@ func newTimestampValidator() validator.String {
 		return nil
 	}}
 }
+
+func newServiceRefValidator() validator.String {
+	return stringCheck{"namespace/service or namespace/service:port", func(s string) error {
+		ns, svc, ok := strings.Cut(s, "/")
+		if !ok || ns == "" || svc == "" || strings.Contains(svc, "/") {
+			return fmt.Errorf("%q is not namespace/service or namespace/service:port", s)
+		}
+		return nil
+	}}
+}

@@ -41,6 +41,15 @@ type Client struct {
 	Transport http.RoundTripper
 	// Timeout bounds each operation (default 30s).
 	Timeout time.Duration
+	// Forwards reach registries that only the cluster can reach, by
+	// their name as the cluster sees it, through a port-forward started
+	// on first use (see kube.ServiceForward).
+	Forwards map[string]Forwarder
+}
+
+// Forwarder gives a local address that reaches a registry.
+type Forwarder interface {
+	Address(ctx context.Context) (string, error)
 }
 
 // Image describes a manifest in a registry.
@@ -63,12 +72,35 @@ func (c *Client) Address(repository string) string {
 	if mapped, ok := c.Hosts[host]; ok && mapped != "" {
 		return mapped + "/" + rest
 	}
+	if _, ok := c.Forwards[host]; ok {
+		return repository + " (through a port-forward)"
+	}
 	return repository
 }
 
-func (c *Client) insecure(repository string) bool {
+// address is Address with port-forwards started as needed.
+func (c *Client) address(ctx context.Context, repository string) (string, error) {
+	host, rest, _ := strings.Cut(repository, "/")
+	if f, ok := c.Forwards[host]; ok {
+		if _, mapped := c.Hosts[host]; !mapped {
+			local, err := f.Address(ctx)
+			if err != nil {
+				return "", fmt.Errorf("port-forwarding to registry %s: %w: %v", host, ErrUnreachable, err)
+			}
+			return local + "/" + rest, nil
+		}
+	}
+	return c.Address(repository), nil
+}
+
+func (c *Client) insecure(repository, address string) bool {
 	host, _, _ := strings.Cut(repository, "/")
-	mapped, _, _ := strings.Cut(c.Address(repository), "/")
+	mapped, _, _ := strings.Cut(address, "/")
+	if _, forwarded := c.Forwards[host]; forwarded && mapped != host {
+		// The tunnel ends on this machine's loopback, where TLS would
+		// not match the registry's name anyway.
+		return true
+	}
 	for _, h := range c.Insecure {
 		if h == host || h == mapped {
 			return true
@@ -77,12 +109,16 @@ func (c *Client) insecure(repository string) bool {
 	return false
 }
 
-func (c *Client) reference(repository, suffix string) (name.Reference, error) {
+func (c *Client) reference(ctx context.Context, repository, suffix string) (name.Reference, error) {
+	address, err := c.address(ctx, repository)
+	if err != nil {
+		return nil, err
+	}
 	var opts []name.Option
-	if c.insecure(repository) {
+	if c.insecure(repository, address) {
 		opts = append(opts, name.Insecure)
 	}
-	s := c.Address(repository) + suffix
+	s := address + suffix
 	ref, err := name.ParseReference(s, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("parsing image reference %s: %w", s, err)
@@ -94,7 +130,7 @@ func (c *Client) reference(repository, suffix string) (name.Reference, error) {
 // (repository with a tag or digest) into the reference this process
 // contacts: the registry mapped through Hosts, plain HTTP where Insecure
 // says so.
-func (c *Client) Reference(ref string) (name.Reference, error) {
+func (c *Client) Reference(ctx context.Context, ref string) (name.Reference, error) {
 	parsed, err := name.ParseReference(ref, name.WeakValidation)
 	if err != nil {
 		return nil, fmt.Errorf("parsing image reference %s: %w", ref, err)
@@ -104,7 +140,7 @@ func (c *Client) Reference(ref string) (name.Reference, error) {
 	if suffix == parsed.String() {
 		suffix = ":" + parsed.Identifier()
 	}
-	return c.reference(repo, suffix)
+	return c.reference(ctx, repo, suffix)
 }
 
 // RemoteOptions are the go-containerregistry options this client uses:
@@ -135,7 +171,7 @@ func (c *Client) withTimeout(ctx context.Context) (context.Context, context.Canc
 func (c *Client) Describe(ctx context.Context, repository, digest string) (*Image, error) {
 	ctx, cancel := c.withTimeout(ctx)
 	defer cancel()
-	ref, err := c.reference(repository, "@"+digest)
+	ref, err := c.reference(ctx, repository, "@"+digest)
 	if err != nil {
 		return nil, err
 	}
@@ -185,7 +221,7 @@ func (c *Client) Describe(ctx context.Context, repository, digest string) (*Imag
 func (c *Client) ResolveTag(ctx context.Context, repository, tag string) (string, error) {
 	ctx, cancel := c.withTimeout(ctx)
 	defer cancel()
-	ref, err := c.reference(repository, ":"+tag)
+	ref, err := c.reference(ctx, repository, ":"+tag)
 	if err != nil {
 		return "", err
 	}
@@ -200,7 +236,7 @@ func (c *Client) ResolveTag(ctx context.Context, repository, tag string) (string
 func (c *Client) Tag(ctx context.Context, repository, digest, tag string) error {
 	ctx, cancel := c.withTimeout(ctx)
 	defer cancel()
-	src, err := c.reference(repository, "@"+digest)
+	src, err := c.reference(ctx, repository, "@"+digest)
 	if err != nil {
 		return err
 	}
@@ -208,7 +244,7 @@ func (c *Client) Tag(ctx context.Context, repository, digest, tag string) error 
 	if err != nil {
 		return classify(err, "reading manifest "+src.String())
 	}
-	dst, err := c.reference(repository, ":"+tag)
+	dst, err := c.reference(ctx, repository, ":"+tag)
 	if err != nil {
 		return err
 	}
@@ -223,7 +259,7 @@ func (c *Client) Tag(ctx context.Context, repository, digest, tag string) error 
 func (c *Client) Delete(ctx context.Context, repository, digest string) error {
 	ctx, cancel := c.withTimeout(ctx)
 	defer cancel()
-	ref, err := c.reference(repository, "@"+digest)
+	ref, err := c.reference(ctx, repository, "@"+digest)
 	if err != nil {
 		return err
 	}
@@ -269,7 +305,7 @@ func classify(err error, what string) error {
 func (c *Client) Reachable(ctx context.Context, ref string) error {
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
-	r, err := c.Reference(ref)
+	r, err := c.Reference(ctx, ref)
 	if err != nil {
 		return err
 	}
@@ -289,7 +325,7 @@ func (c *Client) Reachable(ctx context.Context, ref string) error {
 func (c *Client) Digest(ctx context.Context, ref string) (string, error) {
 	ctx, cancel := c.withTimeout(ctx)
 	defer cancel()
-	r, err := c.Reference(ref)
+	r, err := c.Reference(ctx, ref)
 	if err != nil {
 		return "", err
 	}

@@ -119,7 +119,35 @@ func TestAddress(t *testing.T) {
 		t.Errorf("unmapped Address = %q", got)
 	}
 	mappedInsecure := &Client{Insecure: []string{"localhost:5000"}, Hosts: c.Hosts}
-	if !mappedInsecure.insecure(clusterRegistry + "/a") {
+	if !mappedInsecure.insecure(clusterRegistry+"/a", mappedInsecure.Address(clusterRegistry+"/a")) {
 		t.Error("a mapped host listed as insecure was not treated as insecure")
+	}
+}
+
+// fakeForward counts how often the tunnel was asked for.
+type fakeForward struct {
+	addr  string
+	calls int
+}
+
+func (f *fakeForward) Address(context.Context) (string, error) {
+	f.calls++
+	return f.addr, nil
+}
+
+func TestForwardedRegistry(t *testing.T) {
+	_, host := testRegistry(t)
+	fw := &fakeForward{addr: host}
+	c := &Client{Forwards: map[string]Forwarder{"registry.builds.svc.cluster.local:5000": fw}}
+	repo := "registry.builds.svc.cluster.local:5000/app"
+	push(t, host, "app:latest", nil)
+	if _, err := c.ResolveTag(context.Background(), repo, "latest"); err != nil {
+		t.Fatalf("resolving through the forward: %v", err)
+	}
+	if fw.calls == 0 {
+		t.Fatal("the forward was not used")
+	}
+	if got := c.Address(repo); !strings.Contains(got, "port-forward") {
+		t.Errorf("Address = %q, want it to say the registry is reached through a port-forward", got)
 	}
 }

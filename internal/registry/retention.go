@@ -37,7 +37,7 @@ func HistoryTag(key string, t time.Time) string {
 func (c *Client) ListTags(ctx context.Context, repository string) ([]string, error) {
 	ctx, cancel := c.withTimeout(ctx)
 	defer cancel()
-	ref, err := c.reference(repository, ":latest")
+	ref, err := c.reference(ctx, repository, ":latest")
 	if err != nil {
 		return nil, err
 	}
@@ -78,7 +78,7 @@ func expiredHistoryTags(tags []string, key string, keep int) []string {
 func (c *Client) deleteTag(ctx context.Context, repository, tag string) {
 	ctx, cancel := c.withTimeout(ctx)
 	defer cancel()
-	if ref, err := c.reference(repository, ":"+tag); err == nil {
+	if ref, err := c.reference(ctx, repository, ":"+tag); err == nil {
 		_ = remote.Delete(ref, c.options(ctx)...)
 	}
 }

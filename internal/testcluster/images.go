@@ -113,6 +113,12 @@ func registryImages() []registryImage {
 			},
 		},
 		registryImage{
+			// The registry server, for tests that run a registry as a pod.
+			Path:   RegistryServerImage,
+			Recipe: "registry-server/v1\n" + distributionComponent.recipe(),
+			Build:  func(ctx context.Context, h *Harness) (v1.Image, error) { return h.registryServerImage(ctx) },
+		},
+		registryImage{
 			Path:   StudyBaseImage,
 			Recipe: studyBaseRecipe(),
 			Build:  func(ctx context.Context, h *Harness) (v1.Image, error) { return h.studyBaseImage(ctx) },

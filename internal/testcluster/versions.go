@@ -24,6 +24,10 @@ const (
 	// StudyBaseImage is the base image of the feasibility study's
 	// Dockerfile; the harness provides a stand-in of similar size.
 	StudyBaseImage = "ones/plugin-host-node:v6.33.1"
+
+	// RegistryServerImage is the distribution registry in the local
+	// registry, for tests that run a registry inside the cluster.
+	RegistryServerImage = "onesbuild/registry:" + DistributionVersion
 )
 
 var (

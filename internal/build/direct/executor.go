@@ -225,7 +225,7 @@ func (e *Executor) logger() build.Logger { return build.LoggerOr(e.Log) }
 
 // resolveBase finds the base manifest for the build's platform.
 func (e *Executor) resolveBase(ctx context.Context, reg *registry.Client, plan *Plan, spec build.Spec) (v1.Image, v1.Hash, error) {
-	ref, err := reg.Reference(plan.Base)
+	ref, err := reg.Reference(ctx, plan.Base)
 	if err != nil {
 		return nil, v1.Hash{}, &build.Failure{Reason: build.ReasonBaseImage, Message: "FROM " + plan.Base, Err: err}
 	}
@@ -281,7 +281,7 @@ func (e *Executor) push(ctx context.Context, reg *registry.Client, img v1.Image,
 	}
 	opts := reg.RemoteOptions(ctx)
 	for i, tag := range spec.Tags {
-		ref, err := reg.Reference(spec.Repository + ":" + tag)
+		ref, err := reg.Reference(ctx, spec.Repository+":"+tag)
 		if err != nil {
 			return "", &build.Failure{Reason: build.ReasonInvalidRequest, Err: err}
 		}
@@ -356,10 +356,22 @@ func (a *assembly) expandPath(word string) (string, error) {
 // run performs the stage's instructions on the base and returns the
 // image.
 func (a *assembly) run(base v1.Image) (v1.Image, error) {
+	entrypoint, cmdSet := false, false
 	for _, cmd := range a.plan.Commands {
 		if err := a.perform(cmd); err != nil {
 			return nil, &instructionError{cmd: cmd, err: err}
 		}
+		switch cmd.(type) {
+		case *instructions.EntrypointCommand:
+			entrypoint = true
+		case *instructions.CmdCommand:
+			cmdSet = true
+		}
+	}
+	// An ENTRYPOINT without a CMD in the same Dockerfile clears the
+	// base's CMD, as Docker and Kaniko do.
+	if entrypoint && !cmdSet {
+		a.cfg.Config.Cmd = nil
 	}
 	img, err := mutate.Append(base, a.adds...)
 	if err != nil {

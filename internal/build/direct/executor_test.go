@@ -151,7 +151,7 @@ func specFor(files map[string]string) build.Spec {
 
 func pulled(t *testing.T, e *Executor, ref string) v1.Image {
 	t.Helper()
-	r, err := e.Registry.Reference(ref)
+	r, err := e.Registry.Reference(context.Background(), ref)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -197,7 +197,7 @@ func TestDirectBuildOfTheStudyShape(t *testing.T) {
 	c := cfg.Config
 	if strings.Join(c.Env, ",") != "PATH=/usr/bin:/bin,LANG=C,APP_VERSION=1.2.3" || c.WorkingDir != "/usr/local/app" || c.User != "1000" ||
 		c.Labels["org.example.version"] != "1.2.3" || c.Labels["base"] != "yes" || c.Labels["dev.onesbuild.context-sha256"] != "x" ||
-		strings.Join(c.Entrypoint, " ") != "/usr/local/app/main" || strings.Join(c.Cmd, " ") != "/bin/sh" || c.StopSignal != "SIGTERM" {
+		strings.Join(c.Entrypoint, " ") != "/usr/local/app/main" || len(c.Cmd) != 0 || c.StopSignal != "SIGTERM" {
 		t.Errorf("config = %+v", c)
 	}
 	if _, ok := c.ExposedPorts["8081/tcp"]; !ok {
