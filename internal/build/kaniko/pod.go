@@ -211,6 +211,11 @@ func PodFor(s build.Spec) (*corev1.Pod, error) {
 			Name: vol, MountPath: secretsDir + "/" + vol, ReadOnly: true,
 		})
 	}
+	if len(s.Secrets) > 0 {
+		// v1.26 of the fork implements RUN --mount=type=secret behind this
+		// flag; it becomes the default in v1.27.
+		container.Env = append(container.Env, corev1.EnvVar{Name: "FF_KANIKO_RUN_MOUNT_SECRET", Value: "true"})
+	}
 	if name := s.ContextCredentialsSecret; name != "" {
 		container.EnvFrom = append(container.EnvFrom, corev1.EnvFromSource{
 			SecretRef: &corev1.SecretEnvSource{LocalObjectReference: corev1.LocalObjectReference{Name: name}},
