@@ -190,7 +190,9 @@ func TestAccImageResource_buildSecretStaysSecret(t *testing.T) {
 	}, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = a.client.CoreV1().Secrets("default").Delete(context.Background(), secretName, metav1.DeleteOptions{}) })
+	t.Cleanup(func() {
+		_ = a.client.CoreV1().Secrets("default").Delete(context.Background(), secretName, metav1.DeleteOptions{})
+	})
 	repo := uniqueRepo(a, "build-secret")
 	config := a.providerBlock() + fmt.Sprintf(`
 resource "onesbuild_image" "secret" {
@@ -445,4 +447,3 @@ resource "onesbuild_image" "kept" {
 		},
 	})
 }
-
