@@ -150,6 +150,8 @@ type PodOptions struct {
 	Tolerations  []corev1.Toleration
 	// Image is the Kaniko executor image; empty means DefaultKanikoImage.
 	Image string
+	// ImagePullPolicy of the executor; empty means IfNotPresent.
+	ImagePullPolicy corev1.PullPolicy
 	// ExtraArgs are appended to Kaniko's arguments unchanged.
 	ExtraArgs []string
 	Cache     Cache

@@ -26,12 +26,20 @@ type RunResult struct {
 	FirstLine time.Duration
 	// Lines is the log read, in order.
 	Lines []string
+	// Node is where the pod ran.
+	Node string
 }
 
 // RunUntilLines starts a pod from image, follows its log until every line
 // of want appeared (as a substring), and deletes the pod. It fails fast
 // when the image cannot be pulled.
 func RunUntilLines(ctx context.Context, client kubernetes.Interface, namespace, image string, want []string) (*RunResult, error) {
+	return RunUntilLinesOn(ctx, client, namespace, "", image, want)
+}
+
+// RunUntilLinesOn is RunUntilLines on a given node ("" lets the scheduler
+// choose). Node reports where the pod ran.
+func RunUntilLinesOn(ctx context.Context, client kubernetes.Interface, namespace, node, image string, want []string) (*RunResult, error) {
 	pods := client.CoreV1().Pods(namespace)
 	pod := &corev1.Pod{
 		ObjectMeta: metav1.ObjectMeta{
@@ -43,6 +51,9 @@ func RunUntilLines(ctx context.Context, client kubernetes.Interface, namespace, 
 			TerminationGracePeriodSeconds: ptr(int64(0)),
 			Containers:                    []corev1.Container{{Name: "app", Image: image, ImagePullPolicy: corev1.PullIfNotPresent}},
 		},
+	}
+	if node != "" {
+		pod.Spec.NodeSelector = map[string]string{"kubernetes.io/hostname": node}
 	}
 	start := time.Now()
 	pod, err := pods.Create(ctx, pod, metav1.CreateOptions{})
@@ -66,7 +77,7 @@ func RunUntilLines(ctx context.Context, client kubernetes.Interface, namespace, 
 				return res, fmt.Errorf("the node cannot pull %s: %s: %s", image, w.Reason, w.Message)
 			}
 			if st.Running != nil || st.Terminated != nil {
-				res.Running = time.Since(start)
+				res.Running, res.Node = time.Since(start), p.Spec.NodeName
 				break
 			}
 		}
@@ -107,3 +118,55 @@ func RunUntilLines(ctx context.Context, client kubernetes.Interface, namespace, 
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// RunToCompletion runs command in a pod from image until it exits, and
+// returns its log; the pod is deleted in every case. A non-zero exit is an
+// error carrying the log.
+func RunToCompletion(ctx context.Context, client kubernetes.Interface, namespace, image string, command []string, timeout time.Duration) (string, error) {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	pods := client.CoreV1().Pods(namespace)
+	pod, err := pods.Create(ctx, &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{GenerateName: "onesbuild-probe-", Labels: map[string]string{"app.kubernetes.io/managed-by": "onesbuild-tests"}},
+		Spec: corev1.PodSpec{
+			RestartPolicy:                 corev1.RestartPolicyNever,
+			TerminationGracePeriodSeconds: ptr(int64(0)),
+			AutomountServiceAccountToken:  ptr(false),
+			Containers:                    []corev1.Container{{Name: "probe", Image: image, Command: command, ImagePullPolicy: corev1.PullIfNotPresent}},
+		},
+	}, metav1.CreateOptions{})
+	if err != nil {
+		return "", fmt.Errorf("creating a pod from %s: %w", image, err)
+	}
+	defer func() {
+		cleanup, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		defer cancel()
+		_ = pods.Delete(cleanup, pod.Name, metav1.DeleteOptions{GracePeriodSeconds: ptr(int64(0))})
+	}()
+	for {
+		p, err := pods.Get(ctx, pod.Name, metav1.GetOptions{})
+		if err != nil {
+			return "", err
+		}
+		for _, cs := range p.Status.ContainerStatuses {
+			if w := cs.State.Waiting; w != nil && (w.Reason == "ErrImagePull" || w.Reason == "ImagePullBackOff" || w.Reason == "CreateContainerError" || w.Reason == "RunContainerError") {
+				return "", fmt.Errorf("%s: %s", w.Reason, w.Message)
+			}
+			if term := cs.State.Terminated; term != nil {
+				logs, lerr := pods.GetLogs(pod.Name, &corev1.PodLogOptions{}).DoRaw(ctx)
+				if lerr != nil {
+					return "", lerr
+				}
+				if term.ExitCode != 0 {
+					return string(logs), fmt.Errorf("exited with code %d: %s", term.ExitCode, strings.TrimSpace(string(logs)))
+				}
+				return string(logs), nil
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return "", ctx.Err()
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
+}

@@ -95,6 +95,12 @@ func Args(s build.Spec) []string {
 	if s.Reproducible {
 		args = append(args, "--reproducible")
 	}
+	// With compressed caching (Kaniko's default) every new layer is kept
+	// compressed in memory, so a 3 GiB incompressible COPY was OOMKilled
+	// under the default 2Gi limit; without it Kaniko streams the layer
+	// from disk and compresses it once more when pushing. extra_args can
+	// turn it back on.
+	args = append(args, "--compressed-caching=false")
 	for i, sec := range s.Secrets {
 		args = append(args, "--secret=id="+sec.ID+",src="+secretsDir+"/"+secretVolumeName(i)+"/"+sec.Key)
 	}
@@ -150,7 +156,7 @@ func PodFor(s build.Spec) (*corev1.Pod, error) {
 	container := corev1.Container{
 		Name:                     ContainerName,
 		Image:                    image,
-		ImagePullPolicy:          corev1.PullIfNotPresent,
+		ImagePullPolicy:          pullPolicy(s.Pod.ImagePullPolicy),
 		Args:                     Args(s),
 		Stdin:                    streamed,
 		StdinOnce:                streamed,
@@ -251,6 +257,13 @@ func PodFor(s build.Spec) (*corev1.Pod, error) {
 		},
 		Spec: spec,
 	}, nil
+}
+
+func pullPolicy(p corev1.PullPolicy) corev1.PullPolicy {
+	if p == "" {
+		return corev1.PullIfNotPresent
+	}
+	return p
 }
 
 func sortedKeys(m map[string]string) []string {
