@@ -45,6 +45,9 @@ type Result struct {
 	// BaseImageDigest is the digest of the manifest the image was built
 	// on, where it is known.
 	BaseImageDigest string
+	// ImageSize is the pushed image's compressed size (config and
+	// layers), when the executor knows it; 0 otherwise.
+	ImageSize int64
 	// Tags are the tags pushed, history tags included.
 	Tags    []string
 	Timings Timings

@@ -19,9 +19,9 @@ import (
 // (evicted, node gone, deleted) is replaced by a new one.
 const lostPodRetries = 1
 
-// engine assembles the build engine for one build: the provider-wide
-// queue, one snapshot of the context, history labels and retention, the
-// choice of executor, and lost-pod retries around Kaniko. Direct builds
+// engine assembles the build engine for one build: one snapshot of the
+// context, history labels and retention, the choice of executor, and
+// around Kaniko the provider-wide queue and lost-pod retries. Direct builds
 // need no cluster; Kaniko builds fail with clusterErr when there is none.
 func (p *providerData) engine(log build.Logger) build.Executor {
 	client, attacher, clusterErr := p.cluster.Clients()
@@ -30,10 +30,12 @@ func (p *providerData) engine(log build.Logger) build.Executor {
 			&build.Failure{Reason: build.ReasonNoCluster, Message: "a Kaniko build runs in a pod", Err: clusterErr}
 	})
 	if clusterErr == nil {
-		kanikoExec = build.RetryLostPods{Retries: lostPodRetries, Log: log, Next: &kaniko.Executor{
+		// The queue bounds the pods one apply runs in the cluster; direct
+		// builds run no pod and do not wait for a slot.
+		kanikoExec = build.Queued{Queue: p.queue, Log: log, Next: build.RetryLostPods{Retries: lostPodRetries, Log: log, Next: &kaniko.Executor{
 			Client: client, Attacher: attacher, Log: log,
 			UnschedulableTimeout: p.unschedulableTimeout,
-		}}
+		}}}
 	}
 	directExec := &direct.Executor{
 		Registry:        p.registry,
@@ -50,7 +52,7 @@ func (p *providerData) engine(log build.Logger) build.Executor {
 			return s.Data, nil
 		}
 	}
-	return build.Queued{Queue: p.queue, Log: log, Next: build.SnapshotContext{Next: build.History{
+	return build.SnapshotContext{Next: build.History{
 		ProviderVersion: p.version,
 		Pruner:          p.registry,
 		HistoryKey:      registry.HistoryKey,
@@ -62,7 +64,7 @@ func (p *providerData) engine(log build.Logger) build.Executor {
 			Eligible: directExec.Eligible,
 			Log:      log,
 		}},
-	}}}
+	}}
 }
 
 // indexCacheDir keeps base image file indexes between runs; "" (no

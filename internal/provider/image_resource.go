@@ -239,14 +239,24 @@ func (r *imageResource) Create(ctx context.Context, req resource.CreateRequest, 
 		plan.BaseImageDigest = types.StringValue(res.BaseImageDigest)
 	}
 	plan.ImageSizeBytes = types.Int64Null()
-	if img, err := r.p.registry.Describe(ctx, spec.Repository, res.Digest); err != nil {
+	switch size, err := r.imageSize(ctx, spec.Repository, res); {
+	case err != nil:
 		addRegistryWarning(&resp.Diagnostics, r.p.registry, spec.Repository, err)
-	} else {
-		plan.ImageSizeBytes = types.Int64Value(img.Size)
+	default:
+		plan.ImageSizeBytes = types.Int64Value(size)
 	}
 	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
 	// What was built is what is there now, as far as this apply knows.
 	resp.Diagnostics.Append(resp.Private.SetKey(ctx, privateKeyCurrentContext, nil)...)
+}
+
+// imageSize is the pushed image's compressed size: known to a direct
+// build, asked of the registry after a Kaniko build.
+func (r *imageResource) imageSize(ctx context.Context, repo string, res *build.Result) (int64, error) {
+	if res.ImageSize > 0 {
+		return res.ImageSize, nil
+	}
+	return r.p.registry.Size(ctx, repo, res.Digest)
 }
 
 func (r *imageResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
@@ -257,7 +267,7 @@ func (r *imageResource) Read(ctx context.Context, req resource.ReadRequest, resp
 	}
 	r.recordCurrentContext(ctx, state, resp)
 	repo, digest := state.Repository.ValueString(), state.Digest.ValueString()
-	img, err := r.p.registry.Describe(ctx, repo, digest)
+	size, err := r.p.registry.Size(ctx, repo, digest)
 	switch {
 	case errors.Is(err, registry.ErrNotFound):
 		tflog.Warn(ctx, "image no longer in the registry; removing it from state so the next apply rebuilds it", map[string]any{"image_ref": state.ImageRef.ValueString()})
@@ -267,7 +277,7 @@ func (r *imageResource) Read(ctx context.Context, req resource.ReadRequest, resp
 		addRegistryWarning(&resp.Diagnostics, r.p.registry, repo, err)
 		return
 	}
-	state.ImageSizeBytes = types.Int64Value(img.Size)
+	state.ImageSizeBytes = types.Int64Value(size)
 	tags := stringList(ctx, state.Tags, &resp.Diagnostics)
 	var kept []string
 	for _, tag := range tags {

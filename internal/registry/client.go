@@ -2,6 +2,7 @@ package registry
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -215,6 +216,38 @@ func (c *Client) Describe(ctx context.Context, repository, digest string) (*Imag
 	img.Created = cfg.Created.Time
 	img.Labels = cfg.Config.Labels
 	return img, nil
+}
+
+// Size reads only the manifest repository@digest and returns the
+// compressed size it records (config plus layers, or the sum of an
+// index's manifests): what drift detection needs, in one request.
+func (c *Client) Size(ctx context.Context, repository, digest string) (int64, error) {
+	ctx, cancel := c.withTimeout(ctx)
+	defer cancel()
+	ref, err := c.reference(ctx, repository, "@"+digest)
+	if err != nil {
+		return 0, err
+	}
+	desc, err := remote.Get(ref, c.options(ctx)...)
+	if err != nil {
+		return 0, classify(err, "reading manifest "+ref.String())
+	}
+	var m struct {
+		Config    struct{ Size int64 }   `json:"config"`
+		Layers    []struct{ Size int64 } `json:"layers"`
+		Manifests []struct{ Size int64 } `json:"manifests"`
+	}
+	if err := json.Unmarshal(desc.Manifest, &m); err != nil {
+		return 0, fmt.Errorf("decoding manifest %s: %w", ref, err)
+	}
+	size := m.Config.Size
+	for _, l := range m.Layers {
+		size += l.Size
+	}
+	for _, l := range m.Manifests {
+		size += l.Size
+	}
+	return size, nil
 }
 
 // ResolveTag returns the digest repository:tag points to.

@@ -24,7 +24,7 @@ import (
 )
 
 func nodeImageRecipe() string {
-	return nodeRootfsRecipe() + "\n" + kubernetesComponent.recipe()
+	return nodeRootfsRecipe() + "\n" + kubernetesComponent.recipe() + "\nnode-image/v2: CNI configured per node after create"
 }
 
 // ensureNodeImage makes the kind node image present in Docker: already
@@ -61,7 +61,10 @@ func (h *Harness) ensureNodeImage(ctx context.Context) error {
 		for _, b := range []string{"kubelet", "kubeadm", "kubectl"} {
 			entries = append(entries, fileEntry{Path: "/usr/bin/" + b, HostPath: kubernetesComponent.Binary(h.Cache, b), Mode: 0o755})
 		}
-		entries = append(entries, fileEntry{Path: "/kind/version", Content: []byte(KubernetesVersion)})
+		entries = append(entries, fileEntry{Path: "/kind/version", Content: []byte(KubernetesVersion)},
+			// A whiteout: the root file system's single-node CNI
+			// configuration goes; wirePodNetwork writes one per node.
+			fileEntry{Path: "/etc/cni/net.d/.wh.10-ptp.conflist", Content: []byte{}})
 		k8s, err := layer(entries)
 		if err != nil {
 			return err
@@ -156,11 +159,17 @@ func (h *Harness) kindConfig(certsD string) *v1alpha4.Cluster {
 		KubeadmConfigPatches: []string{`apiVersion: kubelet.config.k8s.io/v1beta1
 kind: KubeletConfiguration
 failCgroupV1: false`},
-		Nodes: []v1alpha4.Node{{
-			Role:        v1alpha4.ControlPlaneRole,
+	}
+	for i := 0; i <= h.Workers; i++ {
+		role := v1alpha4.WorkerRole
+		if i == 0 {
+			role = v1alpha4.ControlPlaneRole
+		}
+		cfg.Nodes = append(cfg.Nodes, v1alpha4.Node{
+			Role:        role,
 			Image:       nodeImageRepository + ":" + KubernetesVersion,
 			ExtraMounts: []v1alpha4.Mount{{HostPath: certsD, ContainerPath: "/etc/containerd/certs.d", Readonly: true}},
-		}},
+		})
 	}
 	v1alpha4.SetDefaultsCluster(cfg)
 	return cfg
@@ -207,12 +216,24 @@ func (h *Harness) ensureCluster(ctx context.Context) error {
 		return provider.Create(h.ClusterName,
 			cluster.CreateWithV1Alpha4Config(kindCfg),
 			cluster.CreateWithKubeconfigPath(h.kubeconfigPath()),
-			cluster.CreateWithWaitForReady(defaultCreateTimeout),
 			cluster.CreateWithDisplayUsage(false),
 			cluster.CreateWithDisplaySalutation(false),
 		)
 	})
 	if err != nil {
+		return err
+	}
+	// The node image carries no CNI configuration: each node gets one
+	// for its own pod subnet, and routes to the others' (no kindnetd
+	// here), before it can become Ready.
+	if err := h.Progress.Step("configure pod networking on every node (ptp per pod subnet, routes between nodes)", func() error {
+		return h.wirePodNetwork(ctx)
+	}); err != nil {
+		return err
+	}
+	if err := h.Progress.Step("wait for every node to be Ready", func() error {
+		return h.waitNodesReady(ctx, defaultCreateTimeout)
+	}); err != nil {
 		return err
 	}
 	if err := h.WireRegistry(ctx); err != nil {
@@ -317,6 +338,122 @@ func (h *Harness) waitDefaultServiceAccount(ctx context.Context, timeout time.Du
 func (h *Harness) client() (kubernetes.Interface, error) {
 	_, client, err := kube.ClientsFromKubeconfig(h.kubeconfigPath())
 	return client, err
+}
+
+// nodeNetwork is what pod networking needs to know of one node.
+type nodeNetwork struct {
+	name, podCIDR, ip string
+}
+
+// ptpConflistFor is the CNI configuration of a node: point-to-point
+// links with addresses from the node's own pod subnet.
+func ptpConflistFor(podCIDR string) string {
+	return fmt.Sprintf(`{
+  "cniVersion": "0.4.0",
+  "name": "ptp",
+  "plugins": [
+    {"type": "ptp", "ipMasq": true, "mtu": 1500,
+     "ipam": {"type": "host-local", "ranges": [[{"subnet": %q}]], "routes": [{"dst": "0.0.0.0/0"}]}},
+    {"type": "portmap", "capabilities": {"portMappings": true}}
+  ]
+}
+`, podCIDR)
+}
+
+// routeCommands are the ip route commands node n needs to reach the pod
+// subnets of the others.
+func routeCommands(n nodeNetwork, all []nodeNetwork) [][]string {
+	var cmds [][]string
+	for _, o := range all {
+		if o.name != n.name {
+			cmds = append(cmds, []string{"ip", "route", "replace", o.podCIDR, "via", o.ip})
+		}
+	}
+	return cmds
+}
+
+// wirePodNetwork writes each node's CNI configuration and routes, once
+// the controller manager has given every node its pod subnet.
+func (h *Harness) wirePodNetwork(ctx context.Context) error {
+	client, err := h.client()
+	if err != nil {
+		return err
+	}
+	deadline := time.Now().Add(2 * time.Minute)
+	var nodes []nodeNetwork
+	for {
+		list, err := client.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
+		nodes = nil
+		if err == nil {
+			for _, n := range list.Items {
+				ip := ""
+				for _, a := range n.Status.Addresses {
+					if a.Type == corev1.NodeInternalIP {
+						ip = a.Address
+					}
+				}
+				if n.Spec.PodCIDR != "" && ip != "" {
+					nodes = append(nodes, nodeNetwork{n.Name, n.Spec.PodCIDR, ip})
+				}
+			}
+			if len(nodes) == h.Workers+1 {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%d of %d nodes have a pod subnet after 2 minutes (%v)", len(nodes), h.Workers+1, err)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(time.Second):
+		}
+	}
+	for _, n := range nodes {
+		write := cmd("docker", "exec", "-i", n.name, "sh", "-c", "mkdir -p /etc/cni/net.d && cat > /etc/cni/net.d/10-ptp.conflist")
+		write.stdin = strings.NewReader(ptpConflistFor(n.podCIDR))
+		if _, err := output(ctx, write); err != nil {
+			return fmt.Errorf("writing the CNI configuration of %s: %w", n.name, err)
+		}
+		for _, r := range routeCommands(n, nodes) {
+			if _, err := output(ctx, cmd("docker", append([]string{"exec", n.name}, r...)...)); err != nil {
+				return fmt.Errorf("adding a route on %s: %w", n.name, err)
+			}
+		}
+		h.Progress.Printf("node %s: pod subnet %s, address %s", n.name, n.podCIDR, n.ip)
+	}
+	return nil
+}
+
+// waitNodesReady waits until every node reports Ready.
+func (h *Harness) waitNodesReady(ctx context.Context, timeout time.Duration) error {
+	client, err := h.client()
+	if err != nil {
+		return err
+	}
+	deadline := time.Now().Add(timeout)
+	for {
+		list, err := client.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
+		var waiting []string
+		if err == nil {
+			for _, n := range list.Items {
+				if !nodeReady(n) {
+					waiting = append(waiting, n.Name)
+				}
+			}
+			if len(waiting) == 0 && len(list.Items) == h.Workers+1 {
+				return nil
+			}
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("nodes not Ready after %s: %v (%v)", timeout, waiting, err)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(time.Second):
+		}
+	}
 }
 
 // healthy checks that the node is Ready and the system pods run.

@@ -13,9 +13,12 @@ import (
 
 // Defaults of the harness; every one can be overridden in Options.
 const (
-	DefaultClusterName   = "onesbuild"
-	DefaultRegistryName  = "onesbuild-registry"
-	DefaultRegistryPort  = 5000
+	DefaultClusterName  = "onesbuild"
+	DefaultRegistryName = "onesbuild-registry"
+	DefaultRegistryPort = 5000
+	// DefaultWorkers makes the harness a control plane and two workers,
+	// so that builds, pulls and runs cross nodes as in real clusters.
+	DefaultWorkers       = 2
 	registryVolume       = "onesbuild-registry-data"
 	clusterRegistryName  = "registry.kube-system.svc.cluster.local:5000"
 	kindNetwork          = "kind"
@@ -38,6 +41,9 @@ type Options struct {
 	Mirror string
 	// Offline skips every attempt to pull from a registry.
 	Offline bool
+	// Workers is the number of worker nodes beside the control plane;
+	// 0 is a single node that runs everything.
+	Workers int
 	// Cache holds build outputs.
 	Cache Cache
 	// StateDir holds the kubeconfig and env.json of the cluster.
@@ -47,7 +53,8 @@ type Options struct {
 }
 
 // OptionsFromEnv reads ONESBUILD_CLUSTER, ONESBUILD_REGISTRY_PORT,
-// ONESBUILD_IMAGE_MIRROR, ONESBUILD_OFFLINE and ONESBUILD_CACHE.
+// ONESBUILD_IMAGE_MIRROR, ONESBUILD_OFFLINE, ONESBUILD_NODES (worker
+// nodes, default DefaultWorkers) and ONESBUILD_CACHE.
 func OptionsFromEnv(out io.Writer) Options {
 	o := Options{
 		ClusterName: os.Getenv("ONESBUILD_CLUSTER"),
@@ -58,6 +65,10 @@ func OptionsFromEnv(out io.Writer) Options {
 	}
 	if p, err := strconv.Atoi(os.Getenv("ONESBUILD_REGISTRY_PORT")); err == nil {
 		o.RegistryPort = p
+	}
+	o.Workers = DefaultWorkers
+	if n, err := strconv.Atoi(os.Getenv("ONESBUILD_NODES")); err == nil && n >= 0 {
+		o.Workers = n
 	}
 	return o
 }
@@ -109,6 +120,8 @@ type Env struct {
 	NodeImage string `json:"node_image"`
 	// KubernetesVersion of the cluster.
 	KubernetesVersion string `json:"kubernetes_version"`
+	// Workers is the number of worker nodes.
+	Workers int `json:"workers"`
 }
 
 func (h *Harness) hostRegistry() string { return "localhost:" + strconv.Itoa(h.RegistryPort) }
@@ -130,6 +143,7 @@ func (h *Harness) env() Env {
 		BaseImage:         clusterRegistryName + "/" + StudyBaseImage,
 		NodeImage:         nodeImageRepository + ":" + KubernetesVersion,
 		KubernetesVersion: KubernetesVersion,
+		Workers:           h.Workers,
 	}
 }
 

@@ -213,6 +213,12 @@ func (e *Executor) Build(ctx context.Context, spec build.Spec) (*build.Result, e
 	res.Timings[build.PhaseTotal] = e.Now.Now().Sub(start)
 	res.Digest = digest
 	res.Tags = append([]string(nil), spec.Tags...)
+	if m, err := img.Manifest(); err == nil {
+		res.ImageSize = m.Config.Size
+		for _, l := range m.Layers {
+			res.ImageSize += l.Size
+		}
+	}
 	e.logger().Step("image pushed", "digest", digest, "seconds", res.Timings[build.PhaseTotal].Seconds(), "executor", build.ExecutorDirect)
 	return res, nil
 }

@@ -2,8 +2,10 @@ package direct
 
 import (
 	"archive/tar"
-	"compress/gzip"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
+	"github.com/klauspost/compress/gzip"
 	"io"
 	"os"
 	"path"
@@ -11,7 +13,6 @@ import (
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
 	"github.com/onesbuild/terraform-provider-onesbuild/internal/buildcontext"
@@ -25,20 +26,26 @@ var layerEpoch = time.Unix(0, 0).UTC()
 // writeLayer archives the given changed paths of the tree into a gzip
 // layer in a temporary file under dir: entries in path order, fixed
 // times, numeric owners only, so the same changes always give the same
-// bytes. A path that no longer exists becomes a whiteout.
+// bytes. A path that no longer exists becomes a whiteout. The layer's
+// digests are computed while it is written, so it is never read back to
+// learn them.
 func writeLayer(dir string, t *tree, paths []string, snap *buildcontext.Snapshot, ctx *contextFiles, mediaType types.MediaType) (v1.Layer, func(), error) {
 	f, err := os.CreateTemp(dir, "onesbuild-layer-*.tar.gz")
 	if err != nil {
 		return nil, nil, err
 	}
 	cleanup := func() { _ = os.Remove(f.Name()) }
+	l := &fileLayer{path: f.Name(), mediaType: mediaType}
 	err = func() error {
 		defer f.Close()
-		gz, err := gzip.NewWriterLevel(f, gzip.BestSpeed)
+		compressed := sha256.New()
+		counter := &countingWriter{w: io.MultiWriter(f, compressed)}
+		gz, err := gzip.NewWriterLevel(counter, gzip.BestSpeed)
 		if err != nil {
 			return err
 		}
-		tw := tar.NewWriter(gz)
+		uncompressed := sha256.New()
+		tw := tar.NewWriter(io.MultiWriter(gz, uncompressed))
 		for _, p := range paths {
 			if err := writeEntry(tw, t, p, snap, ctx); err != nil {
 				return fmt.Errorf("writing %s into the layer: %w", p, err)
@@ -47,19 +54,61 @@ func writeLayer(dir string, t *tree, paths []string, snap *buildcontext.Snapshot
 		if err := tw.Close(); err != nil {
 			return err
 		}
-		return gz.Close()
+		if err := gz.Close(); err != nil {
+			return err
+		}
+		l.digest = v1.Hash{Algorithm: "sha256", Hex: hex.EncodeToString(compressed.Sum(nil))}
+		l.diffID = v1.Hash{Algorithm: "sha256", Hex: hex.EncodeToString(uncompressed.Sum(nil))}
+		l.size = counter.n
+		return nil
 	}()
 	if err != nil {
 		cleanup()
 		return nil, nil, err
 	}
-	name := f.Name()
-	layer, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) { return os.Open(name) }, tarball.WithMediaType(mediaType))
+	return l, cleanup, nil
+}
+
+type countingWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
+}
+
+// fileLayer is a gzip layer on disk whose digests are known.
+type fileLayer struct {
+	path           string
+	digest, diffID v1.Hash
+	size           int64
+	mediaType      types.MediaType
+}
+
+var _ v1.Layer = (*fileLayer)(nil)
+
+func (l *fileLayer) Digest() (v1.Hash, error)            { return l.digest, nil }
+func (l *fileLayer) DiffID() (v1.Hash, error)            { return l.diffID, nil }
+func (l *fileLayer) Size() (int64, error)                { return l.size, nil }
+func (l *fileLayer) MediaType() (types.MediaType, error) { return l.mediaType, nil }
+func (l *fileLayer) Compressed() (io.ReadCloser, error)  { return os.Open(l.path) }
+func (l *fileLayer) Uncompressed() (io.ReadCloser, error) {
+	f, err := os.Open(l.path)
 	if err != nil {
-		cleanup()
-		return nil, nil, err
+		return nil, err
 	}
-	return layer, cleanup, nil
+	gz, err := gzip.NewReader(f)
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	return struct {
+		io.Reader
+		io.Closer
+	}{gz, f}, nil
 }
 
 func writeEntry(tw *tar.Writer, t *tree, p string, snap *buildcontext.Snapshot, ctx *contextFiles) error {
