@@ -26,21 +26,29 @@ host_registry=$(field host_registry)
 node_registry=$(field node_registry)
 
 say "building the provider and the study's hello server"
-eval "$(go run ./scripts/harness terraform)"
+# Captured first: with set -e a failing harness stops here, where eval
+# "$(...)" would hide the failure and run on without a CLI.
+tf_env=$(go run ./scripts/harness terraform)
+eval "$tf_env"
 tf=$TF_ACC_TERRAFORM_PATH
+# The demo's own working directory: a copy of examples/quickstart with
+# its state next to it, so reruns find their state and the repository
+# stays clean.
 work="$root/.harness/demo"
-mkdir -p "$work/bin"
+project="$work/quickstart"
+mkdir -p "$work/bin" "$project/app"
 go build -o "$work/bin/terraform-provider-onesbuild" .
-CGO_ENABLED=0 GOOS=linux go build -trimpath -ldflags='-s -w' -o examples/quickstart/app/main ./examples/quickstart/hello
+cp examples/quickstart/main.tf "$project/main.tf"
+cp examples/quickstart/app/Dockerfile "$project/app/Dockerfile"
+CGO_ENABLED=0 GOOS=linux go build -trimpath -ldflags='-s -w' -o "$project/app/main" ./examples/quickstart/hello
 write_dev_overrides "$work/terraformrc" "$work/bin"
 export TF_CLI_CONFIG_FILE="$work/terraformrc"
 
-say "$(basename "$tf") apply examples/quickstart"
-"$tf" -chdir=examples/quickstart apply -auto-approve -input=false -compact-warnings \
-  -state="$work/terraform.tfstate" \
+say "$(basename "$tf") apply examples/quickstart (in $project)"
+"$tf" -chdir="$project" apply -auto-approve -input=false -compact-warnings \
   -var "kubeconfig=$kubeconfig" -var "kaniko_image=$kaniko_image" -var "registry_from_host=$host_registry"
 
-out() { "$tf" -chdir=examples/quickstart output -state="$work/terraform.tfstate" -raw "$1"; }
+out() { "$tf" -chdir="$project" output -raw "$1"; }
 digest=$(out digest)
 image_ref=$(out image_ref)
 
@@ -52,7 +60,7 @@ echo "image:   $image_ref"
 echo "digest:  $digest"
 echo "size:    $(out image_size_bytes) bytes (compressed)"
 echo "timings of the last build (seconds):"
-"$tf" -chdir=examples/quickstart output -state="$work/terraform.tfstate" -json timings |
+"$tf" -chdir="$project" output -json timings |
   tr -d '{}" \n' | tr ',' '\n' | sed 's/:/: /; s/^/  /'
 echo
-echo "State: $work/terraform.tfstate. Edit examples/quickstart/hello/main.go and rerun to see a rebuild."
+echo "State: $project/terraform.tfstate. Edit examples/quickstart/hello/main.go and rerun to see a rebuild."

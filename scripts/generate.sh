@@ -7,7 +7,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
 root=$(pwd)
-eval "$(go run ./scripts/harness terraform)"
+# Captured first: with set -e a failing harness stops here, where eval
+# "$(...)" would hide the failure and run on without a CLI.
+tf_env=$(go run ./scripts/harness terraform)
+eval "$tf_env"
 tf=$TF_ACC_TERRAFORM_PATH
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT

@@ -39,8 +39,18 @@ start_dockerd() {
     say "starting docker.service"
     systemctl restart docker
   else
+    if pgrep -x dockerd >/dev/null 2>&1; then
+      say "stopping the running dockerd"
+      pkill -TERM -x dockerd || true
+      # A new dockerd started while the old one still holds its pid file
+      # and socket fails; wait for the old one to be gone.
+      for _ in $(seq 60); do pgrep -x dockerd >/dev/null 2>&1 || break; sleep 0.5; done
+      if pgrep -x dockerd >/dev/null 2>&1; then
+        say "dockerd did not stop within 30s; stop it and rerun this script"
+        exit 1
+      fi
+    fi
     say "starting dockerd in the background (log: $dockerd_log)"
-    pkill -x dockerd 2>/dev/null && sleep 2 || true
     setsid nohup dockerd >"$dockerd_log" 2>&1 < /dev/null &
   fi
   for _ in $(seq 60); do docker_answers && return 0; sleep 1; done
@@ -62,16 +72,10 @@ install_runtime_wrapper() {
   say "building $wrapper and registering it as Docker's default runtime in $daemon_json"
   mkdir -p "$(dirname "$wrapper")" /etc/docker
   CGO_ENABLED=0 go build -o "$wrapper" ./scripts/runc-capfilter
-  if [ -s "$daemon_json" ] && ! grep -q onesbuild-runc "$daemon_json"; then
-    cp "$daemon_json" "$daemon_json.onesbuild-backup"
-    say "existing $daemon_json saved as $daemon_json.onesbuild-backup and replaced"
-  fi
-  cat >"$daemon_json" <<JSON
-{
-  "runtimes": {"onesbuild-runc": {"path": "$wrapper"}},
-  "default-runtime": "onesbuild-runc"
-}
-JSON
+  # Merged into the existing file: other settings (log drivers, other
+  # runtimes, mirrors) stay; the previous file is kept as a backup.
+  result=$(go run ./scripts/daemon-json "$daemon_json" onesbuild-runc "$wrapper")
+  say "$daemon_json: $result (previous version, if any: $daemon_json.onesbuild-backup)"
 }
 
 need_root

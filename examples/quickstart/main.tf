@@ -17,7 +17,13 @@ variable "kubeconfig" {
 variable "kaniko_image" {
   description = "Kaniko executor image, as the cluster's nodes pull it."
   type        = string
-  default     = "localhost:5000/kaniko-project/executor:v1.24.0-debug"
+  default     = "localhost:5000/osscontainertools/kaniko:v1.26.3-debug"
+}
+
+variable "executor" {
+  description = "kaniko (a pod in the cluster), direct (no pod, from this machine) or auto."
+  type        = string
+  default     = "kaniko"
 }
 
 variable "registry" {
@@ -45,6 +51,7 @@ resource "onesbuild_image" "hello" {
   repository  = "${var.registry}/new-image"
   tags        = ["latest"]
   context_dir = "${path.module}/app"
+  executor    = var.executor
 }
 
 output "digest" {
@@ -61,4 +68,8 @@ output "image_size_bytes" {
 
 output "timings" {
   value = onesbuild_image.hello.timings
+}
+
+output "executor_used" {
+  value = onesbuild_image.hello.executor_used
 }

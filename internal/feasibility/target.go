@@ -201,11 +201,22 @@ func (t Target) registryRTT(ctx context.Context, c *connection, log io.Writer) s
 		scheme = "http"
 	}
 	const n = 20
-	script := fmt.Sprintf(`wget -q -T 5 -O /dev/null %[1]s://%[2]s/v2/ || exit 3
+	host, port, found := strings.Cut(t.ClusterRegistry, ":")
+	if !found {
+		port = map[bool]string{true: "80", false: "443"}[t.Insecure]
+	}
+	// A static busybox cannot resolve names through the C library, so
+	// the address comes from busybox's own nslookup first. (Its wget
+	// crashes with -T, so the pod's own timeout bounds the requests.)
+	script := fmt.Sprintf(`h=%[1]s
+case "$h" in *[!0-9.]*) h=$(nslookup "$h" 2>/dev/null | awk '/^Address/ {a=$NF} END {print a}');; esac
+[ -n "$h" ] || exit 4
+u=%[2]s://$h:%[3]s/v2/
+wget -q -O /dev/null "$u" || exit 3
 s=$(cut -d' ' -f1 /proc/uptime)
-i=0; while [ $i -lt %[3]d ]; do wget -q -T 5 -O /dev/null %[1]s://%[2]s/v2/ || exit 3; i=$((i+1)); done
+i=0; while [ $i -lt %[4]d ]; do wget -q -O /dev/null "$u" || exit 3; i=$((i+1)); done
 e=$(cut -d' ' -f1 /proc/uptime)
-echo "$s $e"`, scheme, t.ClusterRegistry, n)
+echo "$s $e"`, host, scheme, port, n)
 	out, err := kube.RunToCompletion(ctx, c.client, t.Namespace, t.KanikoImage, []string{"/busybox/sh", "-c", script}, 2*time.Minute)
 	if err != nil {
 		fmt.Fprintf(log, "registry round trip not measured: %v\n", err)

@@ -213,12 +213,7 @@ func (h *Harness) ensureCluster(ctx context.Context) error {
 		return err
 	}
 	err = h.Progress.Step("create kind cluster "+h.ClusterName+" (Kubernetes "+KubernetesVersion+")", func() error {
-		return provider.Create(h.ClusterName,
-			cluster.CreateWithV1Alpha4Config(kindCfg),
-			cluster.CreateWithKubeconfigPath(h.kubeconfigPath()),
-			cluster.CreateWithDisplayUsage(false),
-			cluster.CreateWithDisplaySalutation(false),
-		)
+		return h.createCluster(ctx, provider, kindCfg)
 	})
 	if err != nil {
 		return err
@@ -249,6 +244,44 @@ func (h *Harness) ensureCluster(ctx context.Context) error {
 		return err
 	}
 	return h.recordFingerprint(ctx, fingerprint)
+}
+
+// createCluster runs kind's create, which takes no context: on Ctrl-C
+// the half-made cluster is deleted, which ends the create within
+// seconds instead of minutes. A create that fails keeps kind's logs
+// (node journals, containerd, kubelet) for whoever investigates.
+func (h *Harness) createCluster(ctx context.Context, provider *cluster.Provider, cfg *v1alpha4.Cluster) error {
+	done := make(chan error, 1)
+	go func() {
+		done <- provider.Create(h.ClusterName,
+			cluster.CreateWithV1Alpha4Config(cfg),
+			cluster.CreateWithKubeconfigPath(h.kubeconfigPath()),
+			cluster.CreateWithDisplayUsage(false),
+			cluster.CreateWithDisplaySalutation(false),
+			cluster.CreateWithRetain(true),
+		)
+	}()
+	var err error
+	select {
+	case err = <-done:
+	case <-ctx.Done():
+		h.Progress.Printf("interrupted: deleting the half-made cluster %s", h.ClusterName)
+		_ = provider.Delete(h.ClusterName, h.kubeconfigPath())
+		<-done
+		return ctx.Err()
+	}
+	if err == nil {
+		return nil
+	}
+	logs := filepath.Join(h.Cache.Path("logs"), "kind-"+h.ClusterName+"-"+time.Now().UTC().Format("20060102T150405Z"))
+	if cerr := provider.CollectLogs(h.ClusterName, logs); cerr == nil {
+		h.Progress.Printf("kind's logs of the failed create: %s", logs)
+		err = fmt.Errorf("%w (kind's logs: %s)", err, logs)
+	} else {
+		h.Progress.Printf("collecting kind's logs failed: %v", cerr)
+	}
+	_ = provider.Delete(h.ClusterName, h.kubeconfigPath())
+	return err
 }
 
 // fingerprintConfigMap records what a cluster was created from, so that a

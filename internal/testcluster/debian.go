@@ -32,7 +32,7 @@ func debootstrap(ctx context.Context, c Cache, dir string, include []string) err
 	if err := os.MkdirAll(archives, 0o755); err != nil {
 		return err
 	}
-	if err := os.RemoveAll(dir); err != nil {
+	if err := removeTree(dir); err != nil {
 		return err
 	}
 	return runLogged(ctx, c.LogPath("debootstrap"), cmd("debootstrap",

@@ -5,9 +5,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"path"
 	"path/filepath"
 	"sort"
 	"strings"
+	"time"
 
 	"golang.org/x/mod/modfile"
 )
@@ -54,7 +56,9 @@ func (g goComponent) recipe() string {
 	return strings.Join(fields, "\n")
 }
 
-// Ensure builds the component unless the cache already holds it.
+// Ensure builds the component unless the cache already holds it. Calls
+// for one component wait for each other, in this process and in others
+// sharing the cache, so it is built once.
 func (g goComponent) Ensure(ctx context.Context, c Cache, p *Progress) error {
 	dir := g.Dir(c)
 	var names []string
@@ -62,15 +66,23 @@ func (g goComponent) Ensure(ctx context.Context, c Cache, p *Progress) error {
 		names = append(names, b.Name)
 	}
 	if fresh(dir, g.recipe(), names...) {
-		p.Printf("%s %s: cached in %s", g.Name, g.Version, dir)
+		return nil
+	}
+	unlock, err := lockEntry(dir)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	if fresh(dir, g.recipe(), names...) {
+		p.Printf("%s %s: built meanwhile by another step", g.Name, g.Version)
 		return nil
 	}
 	return p.Step(fmt.Sprintf("build %s %s from the Go module proxy (%s)", g.Name, g.Version, strings.Join(names, ", ")), func() error {
-		return g.build(ctx, c)
+		return g.build(ctx, c, p)
 	})
 }
 
-func (g goComponent) build(ctx context.Context, c Cache) error {
+func (g goComponent) build(ctx context.Context, c Cache, p *Progress) error {
 	src := c.Path("src", g.Name+"-"+g.Version)
 	log := c.LogPath("build-" + g.Name + "-" + g.Version)
 	_ = os.Remove(log)
@@ -109,8 +121,11 @@ func (g goComponent) build(ctx context.Context, c Cache) error {
 		return err
 	}
 	_ = os.Remove(filepath.Join(out, recipeStamp))
-	for _, b := range g.Binaries {
-		args := []string{"build", "-trimpath", "-ldflags", strings.TrimSpace("-s -w " + g.LDFlags), "-o", filepath.Join(out, b.Name), b.Package}
+	stop := p.every(ctx, 30*time.Second, func(elapsed time.Duration) {
+		p.Printf("  still building %s %s: %s, %d packages compiled", g.Name, g.Version, elapsed.Round(time.Second), countPackages(log))
+	})
+	defer stop()
+	for _, args := range g.buildCommands(out) {
 		build := cmd("go", args...)
 		build.dir, build.env = src, env
 		if err := runLogged(ctx, log, build); err != nil {
@@ -118,6 +133,45 @@ func (g goComponent) build(ctx context.Context, c Cache) error {
 		}
 	}
 	return markFresh(out, g.recipe())
+}
+
+// buildCommands are the go build invocations: one for every binary
+// named after its package (go build -o DIR/ builds them all at once,
+// compiling shared packages once and linking in parallel), one each for
+// the others. -v lists each package as it is compiled, for progress.
+func (g goComponent) buildCommands(out string) [][]string {
+	flags := []string{"build", "-v", "-trimpath", "-ldflags", strings.TrimSpace("-s -w " + g.LDFlags)}
+	var together []string
+	var cmds [][]string
+	for _, b := range g.Binaries {
+		if path.Base(b.Package) == b.Name {
+			together = append(together, b.Package)
+			continue
+		}
+		cmds = append(cmds, append(append([]string(nil), flags...), "-o", filepath.Join(out, b.Name), b.Package))
+	}
+	if len(together) == 1 {
+		cmds = append([][]string{append(append([]string(nil), flags...), "-o", filepath.Join(out, path.Base(together[0])), together[0])}, cmds...)
+	} else if len(together) > 1 {
+		cmds = append([][]string{append(append(append([]string(nil), flags...), "-o", out+string(filepath.Separator)), together...)}, cmds...)
+	}
+	return cmds
+}
+
+// countPackages counts the package lines go build -v wrote to a log.
+func countPackages(log string) int {
+	data, err := os.ReadFile(log)
+	if err != nil {
+		return 0
+	}
+	n := 0
+	for _, line := range strings.Split(string(data), "\n") {
+		line = strings.TrimSpace(line)
+		if line != "" && !strings.HasPrefix(line, "$") && !strings.HasPrefix(line, "go: ") && !strings.Contains(line, " ") {
+			n++
+		}
+	}
+	return n
 }
 
 // wrapperGoMod writes a go.mod requiring the module and carrying over its

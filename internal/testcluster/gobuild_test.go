@@ -137,3 +137,19 @@ func TestKindConfigHasEveryNode(t *testing.T) {
 		t.Error("a one-node and a three-node cluster have the same fingerprint, so one would be reused for the other")
 	}
 }
+
+func TestBuildCommands(t *testing.T) {
+	one := kubernetesComponent.buildCommands("/out")
+	if len(one) != 1 || one[0][len(one[0])-8] != "/out/" || one[0][len(one[0])-1] != "k8s.io/kubernetes/cmd/kube-proxy" {
+		t.Errorf("the seven Kubernetes binaries do not come from one go build: %v", one)
+	}
+	etcd := etcdComponent.buildCommands("/out")
+	if len(etcd) != 1 || etcd[0][len(etcd[0])-2] != "/out/etcd" {
+		t.Errorf("a binary not named after its package needs its own -o: %v", etcd)
+	}
+	for _, c := range append(one, etcd...) {
+		if c[1] != "-v" {
+			t.Errorf("go build without -v gives no progress: %v", c)
+		}
+	}
+}

@@ -7,7 +7,9 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"sort"
 	"strconv"
+	"sync"
 	"time"
 )
 
@@ -160,6 +162,8 @@ func (h *Harness) Up(ctx context.Context) (*Env, error) {
 	if err := h.Progress.Step("start the local registry", func() error { return h.ensureRegistry(ctx) }); err != nil {
 		return nil, err
 	}
+	prefetch := h.prefetch(ctx, h.coldWork(ctx))
+	defer prefetch()
 	for _, img := range registryImages() {
 		if err := h.ensureRegistryImage(ctx, img); err != nil {
 			return nil, err
@@ -181,6 +185,91 @@ func (h *Harness) Up(ctx context.Context) (*Env, error) {
 	}
 	h.Progress.Printf("environment ready in %s", since(start))
 	return &env, nil
+}
+
+// coldWork is what a start must build because it is missing.
+type coldWork struct {
+	components                 []goComponent
+	rootfs, studyBase, busybox bool
+}
+
+// coldWork finds what is missing: images absent from the local registry
+// or built from an older recipe, and the node image.
+func (h *Harness) coldWork(ctx context.Context) coldWork {
+	var w coldWork
+	seen := map[string]bool{}
+	need := func(cs ...goComponent) {
+		for _, c := range cs {
+			if !seen[c.Name] {
+				seen[c.Name] = true
+				w.components = append(w.components, c)
+			}
+		}
+	}
+	for _, img := range registryImages() {
+		if present, err := h.registryImagePresent(ctx, img); err == nil && present {
+			continue
+		}
+		need(img.Needs...)
+		w.rootfs = w.rootfs || img.NeedsRootfs
+		w.studyBase = w.studyBase || img.Path == StudyBaseImage
+		w.busybox = w.busybox || len(img.Needs) > 0 && (img.Needs[0].Name == kanikoComponent.Name || img.Needs[0].Name == legacyKanikoComponent.Name)
+	}
+	want := recipeHash(nodeImageRecipe())
+	if got, err := output(ctx, cmd("docker", "image", "inspect", "-f", "{{index .Config.Labels \""+recipeLabel+"\"}}", nodeImageRepository+":"+KubernetesVersion)); err != nil || got != want {
+		need(kubernetesComponent)
+		w.rootfs = true
+	}
+	// The longest compile first, so the others fit beside it.
+	sort.SliceStable(w.components, func(i, j int) bool { return w.components[i].Name == kubernetesComponent.Name })
+	return w
+}
+
+// prefetch starts, in the background, the slow parts of a cold start
+// that do not depend on each other: the node's and the study base's
+// Debian file systems (mostly downloads) next to the Go compiles, two of
+// which run at a time. Up then asks for each as before and waits for the
+// one in flight instead of starting it again; a prefetch that fails is
+// simply done again there, where its error is reported. The returned
+// function waits for the background work to stop.
+func (h *Harness) prefetch(ctx context.Context, work coldWork) func() {
+	ctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	run := func(f func()) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			f()
+		}()
+	}
+	if work.rootfs {
+		run(func() { _, _ = h.nodeRootfsLayer(ctx) })
+	}
+	if work.studyBase {
+		run(func() { _, _ = h.studyBaseImage(ctx) })
+	}
+	if work.busybox {
+		run(func() { _, _ = h.busybox(ctx) })
+	}
+	compiles := make(chan goComponent, len(work.components))
+	for _, c := range work.components {
+		compiles <- c
+	}
+	close(compiles)
+	for i := 0; i < 2; i++ {
+		run(func() {
+			for c := range compiles {
+				if ctx.Err() != nil {
+					return
+				}
+				_ = c.Ensure(ctx, h.Cache, h.Progress)
+			}
+		})
+	}
+	return func() {
+		cancel()
+		wg.Wait()
+	}
 }
 
 // LoadEnv reads the Env written by a previous Up.

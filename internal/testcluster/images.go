@@ -30,6 +30,11 @@ type registryImage struct {
 	Recipe string
 	// Build produces the image from source.
 	Build func(ctx context.Context, h *Harness) (v1.Image, error)
+	// Needs are the Go components Build compiles, and NeedsRootfs says
+	// it uses the node's root file system: what a cold start can prepare
+	// in the background.
+	Needs       []goComponent
+	NeedsRootfs bool
 }
 
 // registryImages lists everything the cluster, the tests and the
@@ -42,7 +47,7 @@ func registryImages() []registryImage {
 		binary := c
 		images = append(images, registryImage{
 			Path: c + ":" + KubernetesVersion, Public: "registry.k8s.io/" + c + ":" + KubernetesVersion,
-			Recipe: kubernetesComponent.recipe(),
+			Recipe: kubernetesComponent.recipe(), Needs: []goComponent{kubernetesComponent},
 			Build: func(ctx context.Context, h *Harness) (v1.Image, error) {
 				if err := kubernetesComponent.Ensure(ctx, h.Cache, h.Progress); err != nil {
 					return nil, err
@@ -54,7 +59,7 @@ func registryImages() []registryImage {
 	images = append(images,
 		registryImage{
 			Path: "kube-proxy:" + KubernetesVersion, Public: "registry.k8s.io/kube-proxy:" + KubernetesVersion,
-			Recipe: kubernetesComponent.recipe() + nodeRootfsRecipe(),
+			Recipe: kubernetesComponent.recipe() + nodeRootfsRecipe(), Needs: []goComponent{kubernetesComponent}, NeedsRootfs: true,
 			Build: func(ctx context.Context, h *Harness) (v1.Image, error) {
 				if err := kubernetesComponent.Ensure(ctx, h.Cache, h.Progress); err != nil {
 					return nil, err
@@ -72,7 +77,7 @@ func registryImages() []registryImage {
 		},
 		registryImage{
 			Path: "etcd:" + EtcdImageTag, Public: "registry.k8s.io/etcd:" + EtcdImageTag,
-			Recipe: etcdComponent.recipe(),
+			Recipe: etcdComponent.recipe(), Needs: []goComponent{etcdComponent},
 			Build: func(ctx context.Context, h *Harness) (v1.Image, error) {
 				if err := etcdComponent.Ensure(ctx, h.Cache, h.Progress); err != nil {
 					return nil, err
@@ -82,7 +87,7 @@ func registryImages() []registryImage {
 		},
 		registryImage{
 			Path: "coredns/coredns:" + CoreDNSVersion, Public: "registry.k8s.io/coredns/coredns:" + CoreDNSVersion,
-			Recipe: corednsComponent.recipe(),
+			Recipe: corednsComponent.recipe(), Needs: []goComponent{corednsComponent},
 			Build: func(ctx context.Context, h *Harness) (v1.Image, error) {
 				if err := corednsComponent.Ensure(ctx, h.Cache, h.Progress); err != nil {
 					return nil, err
@@ -100,14 +105,14 @@ func registryImages() []registryImage {
 			// node's ghcr.io mirror maps to the local registry, so builds
 			// work in the harness cluster without setting kaniko_image.
 			Path: kanikoImagePath, Public: "ghcr.io/" + kanikoImagePath,
-			Recipe: kanikoImageRecipe(kanikoComponent),
-			Build:  func(ctx context.Context, h *Harness) (v1.Image, error) { return h.kanikoImage(ctx, kanikoComponent) },
+			Recipe: kanikoImageRecipe(kanikoComponent), Needs: []goComponent{kanikoComponent},
+			Build: func(ctx context.Context, h *Harness) (v1.Image, error) { return h.kanikoImage(ctx, kanikoComponent) },
 		},
 		registryImage{
 			// The archived upstream's last release, which users may still
 			// name in kaniko_image.
 			Path: legacyKanikoImagePath, Public: "gcr.io/" + legacyKanikoImagePath,
-			Recipe: kanikoImageRecipe(legacyKanikoComponent),
+			Recipe: kanikoImageRecipe(legacyKanikoComponent), Needs: []goComponent{legacyKanikoComponent},
 			Build: func(ctx context.Context, h *Harness) (v1.Image, error) {
 				return h.kanikoImage(ctx, legacyKanikoComponent)
 			},
@@ -115,8 +120,8 @@ func registryImages() []registryImage {
 		registryImage{
 			// The registry server, for tests that run a registry as a pod.
 			Path:   RegistryServerImage,
-			Recipe: "registry-server/v1\n" + distributionComponent.recipe(),
-			Build:  func(ctx context.Context, h *Harness) (v1.Image, error) { return h.registryServerImage(ctx) },
+			Recipe: "registry-server/v1\n" + distributionComponent.recipe(), Needs: []goComponent{distributionComponent},
+			Build: func(ctx context.Context, h *Harness) (v1.Image, error) { return h.registryServerImage(ctx) },
 		},
 		registryImage{
 			Path:   StudyBaseImage,
@@ -249,6 +254,11 @@ func (h *Harness) kanikoImage(ctx context.Context, kanikoComponent goComponent) 
 func (h *Harness) busybox(ctx context.Context) (string, error) {
 	dir := h.Cache.Path("debian", "busybox-static")
 	bin := filepath.Join(dir, "bin", "busybox")
+	unlock, err := lockEntry(dir)
+	if err != nil {
+		return "", err
+	}
+	defer unlock()
 	if fresh(dir, "busybox/v1", "bin/busybox") {
 		return bin, nil
 	}
@@ -271,6 +281,11 @@ func (h *Harness) studyBaseImage(ctx context.Context) (v1.Image, error) {
 	recipe := studyBaseRecipe()
 	out := h.Cache.Path("images", "study-base-"+recipeHash(recipe))
 	file := filepath.Join(out, "layer.tar.gz")
+	unlock, err := lockEntry(out)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
 	if !fresh(out, recipe, "layer.tar.gz") {
 		err := h.Progress.Step("unpack the study base image's Debian packages ("+strings.Join(studyBasePackages, " ")+")", func() error {
 			return h.buildStudyBaseLayer(ctx, out, file, recipe)
@@ -294,11 +309,11 @@ func (h *Harness) studyBaseImage(ctx context.Context) (v1.Image, error) {
 }
 
 func (h *Harness) buildStudyBaseLayer(ctx context.Context, out, file, recipe string) error {
-	dir := h.Cache.Path("work", "study-base")
-	defer os.RemoveAll(dir)
-	if err := os.RemoveAll(dir); err != nil {
+	dir, cleanup, err := h.Cache.workDir("study-base")
+	if err != nil {
 		return err
 	}
+	defer cleanup()
 	versions, err := debianFiles(ctx, h.Cache, dir, studyBasePackages)
 	if err != nil {
 		return err
@@ -327,8 +342,8 @@ func (h *Harness) ensureRegistryImage(ctx context.Context, img registryImage) er
 	if err != nil {
 		return err
 	}
-	switch recipe, err := h.registryImageRecipe(ctx, dst); {
-	case err == nil && (recipe == "" || recipe == recipeHash(img.Recipe)):
+	switch present, err := h.registryImagePresent(ctx, img); {
+	case err == nil && present:
 		h.Progress.Printf("image %s: present in the local registry", img.Path)
 		return nil
 	case err == nil:
@@ -352,6 +367,21 @@ func (h *Harness) ensureRegistryImage(ctx context.Context, img registryImage) er
 		}
 		return remote.Write(dst, built, remote.WithContext(ctx))
 	})
+}
+
+// registryImagePresent reports whether the local registry holds img from
+// its current recipe (or from outside the harness); an error when it
+// holds no such image at all.
+func (h *Harness) registryImagePresent(ctx context.Context, img registryImage) (bool, error) {
+	dst, err := name.NewTag(h.hostRegistry()+"/"+img.Path, name.Insecure)
+	if err != nil {
+		return false, err
+	}
+	recipe, err := h.registryImageRecipe(ctx, dst)
+	if err != nil {
+		return false, err
+	}
+	return recipe == "" || recipe == recipeHash(img.Recipe), nil
 }
 
 // recipeLabel marks images the harness built with the hash of their

@@ -42,6 +42,11 @@ func (h *Harness) nodeRootfsLayer(ctx context.Context) (v1.Layer, error) {
 	recipe := nodeRootfsRecipe()
 	dir := h.Cache.Path("images", "node-rootfs-"+recipeHash(recipe))
 	file := filepath.Join(dir, "rootfs.tar.gz")
+	unlock, err := lockEntry(dir)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
 	if !fresh(dir, recipe, "rootfs.tar.gz") {
 		err := h.Progress.Step("build the kind node root file system (debootstrap "+DebianSuite+", Debian containerd/runc/CNI, kind "+KindVersion+" base files)", func() error {
 			return h.buildNodeRootfs(ctx, dir, file, recipe)
@@ -54,8 +59,11 @@ func (h *Harness) nodeRootfsLayer(ctx context.Context) (v1.Layer, error) {
 }
 
 func (h *Harness) buildNodeRootfs(ctx context.Context, dir, file, recipe string) error {
-	root := h.Cache.Path("work", "node-rootfs")
-	defer os.RemoveAll(root)
+	root, cleanup, err := h.Cache.workDir("node-rootfs")
+	if err != nil {
+		return err
+	}
+	defer cleanup()
 	if err := debootstrap(ctx, h.Cache, root, nodePackages); err != nil {
 		return err
 	}

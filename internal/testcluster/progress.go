@@ -9,6 +9,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
+	"syscall"
 	"time"
 )
 
@@ -40,6 +42,30 @@ func (p *Progress) Step(name string, fn func() error) error {
 	}
 	p.Printf("%s done in %s", name, since(start))
 	return nil
+}
+
+// every calls fn every interval with the time elapsed, until the
+// returned stop is called or ctx ends: progress for steps that print
+// nothing for minutes.
+func (p *Progress) every(ctx context.Context, interval time.Duration, fn func(elapsed time.Duration)) (stop func()) {
+	start := time.Now()
+	done := make(chan struct{})
+	go func() {
+		t := time.NewTicker(interval)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				fn(time.Since(start))
+			}
+		}
+	}()
+	var once sync.Once
+	return func() { once.Do(func() { close(done) }) }
 }
 
 func since(t time.Time) string { return time.Since(t).Round(100 * time.Millisecond).String() }
@@ -92,6 +118,10 @@ func (c command) build(ctx context.Context) *exec.Cmd {
 		x.Env = append(os.Environ(), c.env...)
 	}
 	x.Stdin = c.stdin
+	// Ctrl-C reaches the program as SIGTERM first, so that debootstrap,
+	// chroot and docker clean up (unmount, remove containers); only a
+	// program still running 10 s later is killed.
+	x.Cancel = func() error { return x.Process.Signal(syscall.SIGTERM) }
 	x.WaitDelay = 10 * time.Second
 	return x
 }

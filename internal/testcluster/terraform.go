@@ -2,6 +2,7 @@ package testcluster
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -24,6 +25,31 @@ func (c TerraformCLI) Env() map[string]string {
 		env["TF_ACC_PROVIDER_HOST"] = "registry.opentofu.org"
 	}
 	return env
+}
+
+// TerraformCLIOf finds a particular CLI: "terraform" (which must be on
+// PATH: it cannot be built here), "tofu" (from PATH, else built from the
+// Go module proxy into the cache), or "" for TerraformCLI's choice.
+func (h *Harness) TerraformCLIOf(ctx context.Context, which string) (*TerraformCLI, error) {
+	switch which {
+	case "":
+		return h.TerraformCLI(ctx)
+	case "terraform":
+		p, err := exec.LookPath("terraform")
+		if err != nil {
+			return nil, fmt.Errorf("terraform is not on PATH; install HashiCorp Terraform, or run the tests with OpenTofu (TF_CLI=tofu)")
+		}
+		return &TerraformCLI{Path: p}, nil
+	case "tofu":
+		if p, err := exec.LookPath("tofu"); err == nil {
+			return &TerraformCLI{Path: p, OpenTofu: true}, nil
+		}
+		if err := opentofuComponent.Ensure(ctx, h.Cache, h.Progress); err != nil {
+			return nil, err
+		}
+		return &TerraformCLI{Path: opentofuComponent.Binary(h.Cache, "tofu"), OpenTofu: true}, nil
+	}
+	return nil, fmt.Errorf("unknown CLI %q: terraform or tofu", which)
 }
 
 // TerraformCLI finds the CLI: TF_ACC_TERRAFORM_PATH when set, else

@@ -88,7 +88,11 @@ func run(ctx context.Context, h *testcluster.Harness, verb string, args []string
 		}
 		return json.NewEncoder(os.Stdout).Encode(env)
 	case "terraform":
-		cli, err := h.TerraformCLI(ctx)
+		which := ""
+		if len(args) > 0 {
+			which = args[0]
+		}
+		cli, err := h.TerraformCLIOf(ctx, which)
 		if err != nil {
 			return err
 		}
