@@ -33,14 +33,41 @@ var contextSources = path.Expressions{
 
 func (r *imageResource) Schema(ctx context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
 	resp.Schema = schema.Schema{
-		MarkdownDescription: "Builds a container image inside the Kubernetes cluster with the Kaniko executor, pushes it to " +
-			"`repository` under every tag in `tags`, and exposes the pushed manifest's `digest`.\n\n" +
-			"The build context is hashed at plan time (`context_sha256`): an unchanged context gives an empty plan and no build, " +
-			"a changed one replaces the image. Kaniko runs in one pod per build, which is deleted when the build ends, " +
-			"whether it succeeded, failed, timed out or was cancelled.\n\n" +
-			"Arguments that shape the image (repository, tags, context, Dockerfile, build arguments, target, labels, platform, " +
-			"extra arguments, triggers) force a new build when they change. Arguments that only shape the build pod " +
-			"(namespace, service account, resources, scheduling, executor image, credentials, cache) are stored and apply to the next build.",
+		MarkdownDescription: "Builds a container image, pushes it to `repository` under every tag in `tags`, and exposes the pushed " +
+			"manifest's `digest`, so other resources deploy exactly what was built.\n\n" +
+			"## Executors\n\n" +
+			"* `kaniko` (the default): the Kaniko executor runs in one pod per build in the cluster and performs any Dockerfile. " +
+			"The pod is deleted when the build ends, whether it succeeded, failed, timed out or was cancelled.\n" +
+			"* `direct`: no pod. For a single-stage Dockerfile that only copies files from the context onto a base image and sets " +
+			"configuration (`ARG`, `FROM`, `ENV`, `LABEL`, `WORKDIR`, `COPY`, `USER`, `EXPOSE`, `VOLUME`, `ENTRYPOINT`, `CMD`, " +
+			"`STOPSIGNAL`, `SHELL`), the provider assembles the image itself from the machine running Terraform: it resolves the base " +
+			"in its registry, turns each `COPY` into a layer, and pushes the manifest with the base layers referenced, not copied. " +
+			"The files, owners, modes and configuration are the same as Kaniko's from the same inputs. Eligibility is decided at plan " +
+			"time; an ineligible Dockerfile is an error naming the instruction and its line.\n" +
+			"* `auto`: `direct` when the Dockerfile is eligible and the registry answers from this machine, `kaniko` otherwise; the " +
+			"log (`TF_LOG=INFO`) says which and why, and `executor_used` records it.\n\n" +
+			"## Reproducibility\n\n" +
+			"Direct builds are bit-for-bit reproducible: the same context, Dockerfile, base image digest, build arguments and labels " +
+			"give the same digest on any machine (file times are the Unix epoch, the creation time is `creation_time`). The build " +
+			"history labels keep what identifies the inputs (`dev.onesbuild.context-sha256`, `org.opencontainers.image.source` " +
+			"without credentials) and leave out the wall-clock time and the provider version. Kaniko builds are not reproducible " +
+			"unless `reproducible = true`, which costs about 4x the build time.\n\n" +
+			"## Plans\n\n" +
+			"Every refresh hashes `context_dir`; a different hash plans a replacement. A new image is only decided by the plan: the " +
+			"plan Terraform makes again during apply reads nothing from the context, and `context_sha256` records the hash of what " +
+			"the build actually read. Changing any argument that shapes the image (repository, tags, context, Dockerfile, build " +
+			"arguments, target, labels, platform, executor, extra arguments, triggers) builds a new image; arguments that only shape " +
+			"the build pod (namespace, service account, resources, scheduling, executor image, credentials, cache) apply to the next " +
+			"build. A tag moved outside Terraform is pointed back in place, without a build.\n\n" +
+			"## Security\n\n" +
+			"Build pods run with the `RuntimeDefault` seccomp profile and without privilege escalation. Kaniko runs as root inside " +
+			"its container (it unpacks file systems), so the build namespace needs the Pod Security level `baseline` (not " +
+			"`restricted`). Credentials never enter the pod spec, the image or the state: registry credentials come from " +
+			"`registry_auth_secret`, `context_url` credentials from `context_credentials_secret`, and `RUN` secrets from " +
+			"`build_secret`. `build_args` are not secret: they are visible in the image's history, in Terraform state and plans, " +
+			"and in the build pod's spec. The provider's credentials need, in the build namespace, `create`, `get`, `watch` and " +
+			"`delete` on pods, `create` and `get` on `pods/attach`, `get` on `pods/log`, and `get` on the secrets it names " +
+			"(`examples/rbac/role.yaml` in the repository).",
 		Attributes: map[string]schema.Attribute{
 			// Required.
 			"repository": schema.StringAttribute{

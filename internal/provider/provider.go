@@ -106,8 +106,10 @@ func (p *onesbuildProvider) Metadata(_ context.Context, _ provider.MetadataReque
 func (p *onesbuildProvider) Schema(_ context.Context, _ provider.SchemaRequest, resp *provider.SchemaResponse) {
 	resp.Schema = schema.Schema{
 		MarkdownDescription: "The onesbuild provider builds container images inside a Kubernetes cluster with the " +
-			"[Kaniko](https://github.com/GoogleContainerTools/kaniko) executor and pushes them to a registry, " +
-			"so that other resources can deploy the exact digest that was built.\n\n" +
+			"[Kaniko](https://github.com/osscontainertools/kaniko) executor (the maintained community fork; the original " +
+			"GoogleContainerTools project was archived in June 2025) and pushes them to a registry, so that other resources can " +
+			"deploy the exact digest that was built. Dockerfiles that only copy files onto a base image can also be built " +
+			"directly, without a pod and reproducibly (see `onesbuild_image`'s `executor`).\n\n" +
 			"The cluster connection works like the `hashicorp/kubernetes` provider's: a kubeconfig file and context, " +
 			"explicit credentials, an exec credential plugin, or the pod's service account when Terraform runs in a cluster.",
 		Attributes: map[string]schema.Attribute{

@@ -33,6 +33,32 @@ resource "onesbuild_image" "app" {
   }
 }
 
+# The study's shape (a binary copied onto a base image) built without a
+# pod: the provider assembles and pushes the image from this machine in
+# a fraction of a second, and the same inputs always give the same digest.
+resource "onesbuild_image" "fast" {
+  repository    = "registry.kube-system.svc.cluster.local:5000/fast"
+  context_dir   = "${path.module}/app"
+  executor      = "direct" # or "auto": direct when it can, Kaniko otherwise
+  creation_time = "2026-01-01T00:00:00Z"
+}
+
+# A RUN step that needs a token: the value comes from a Kubernetes Secret
+# and never enters the image, the pod spec or the state.
+resource "onesbuild_image" "with_secret" {
+  repository        = "registry.kube-system.svc.cluster.local:5000/with-secret"
+  context_dir       = "${path.module}/app"
+  dockerfile_inline = <<-EOT
+    FROM registry.kube-system.svc.cluster.local:5000/ones/plugin-host-node:v6.33.1
+    RUN --mount=type=secret,id=npmrc cp /run/secrets/npmrc /root/.npmrc && npm ci && rm /root/.npmrc
+  EOT
+  build_secret {
+    id          = "npmrc"
+    secret_name = "build-secrets"
+    key         = "npmrc"
+  }
+}
+
 # A generated context: files and Dockerfile written by Terraform itself.
 resource "onesbuild_image" "config" {
   repository = "registry.kube-system.svc.cluster.local:5000/app-config"
@@ -45,7 +71,8 @@ resource "onesbuild_image" "config" {
   EOT
 }
 
-# A context Kaniko fetches itself; triggers rebuild it when the source moves.
+# A context Kaniko fetches itself; triggers rebuild it when the source
+# moves. The git credentials come from a Secret, never from the URL.
 resource "onesbuild_image" "from_git" {
   repository  = "registry.kube-system.svc.cluster.local:5000/tool"
   context_url = "git://git.example.com/team/tool.git#refs/tags/v2.0.0"
@@ -54,8 +81,9 @@ resource "onesbuild_image" "from_git" {
   triggers = {
     tag = "v2.0.0"
   }
-  registry_auth_secret = "registry-credentials"
-  delete_on_destroy    = true
+  context_credentials_secret = "git-credentials" # GIT_USERNAME, GIT_PASSWORD
+  registry_auth_secret       = "registry-credentials"
+  delete_on_destroy          = true
 }
 
 # Deploy exactly the digest that was built.
