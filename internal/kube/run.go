@@ -119,10 +119,23 @@ func RunUntilLinesOn(ctx context.Context, client kubernetes.Interface, namespace
 
 func ptr[T any](v T) *T { return &v }
 
+func nodeSelector(node string) map[string]string {
+	if node == "" {
+		return nil
+	}
+	return map[string]string{"kubernetes.io/hostname": node}
+}
+
 // RunToCompletion runs command in a pod from image until it exits, and
 // returns its log; the pod is deleted in every case. A non-zero exit is an
 // error carrying the log.
 func RunToCompletion(ctx context.Context, client kubernetes.Interface, namespace, image string, command []string, timeout time.Duration) (string, error) {
+	return RunToCompletionOn(ctx, client, namespace, "", image, command, timeout)
+}
+
+// RunToCompletionOn is RunToCompletion on a given node ("" lets the
+// scheduler choose).
+func RunToCompletionOn(ctx context.Context, client kubernetes.Interface, namespace, node, image string, command []string, timeout time.Duration) (string, error) {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	pods := client.CoreV1().Pods(namespace)
@@ -133,6 +146,9 @@ func RunToCompletion(ctx context.Context, client kubernetes.Interface, namespace
 			TerminationGracePeriodSeconds: ptr(int64(0)),
 			AutomountServiceAccountToken:  ptr(false),
 			Containers:                    []corev1.Container{{Name: "probe", Image: image, Command: command, ImagePullPolicy: corev1.PullIfNotPresent}},
+			NodeSelector:                  nodeSelector(node),
+			// Probes also run on a control plane that is tainted.
+			Tolerations: []corev1.Toleration{{Operator: corev1.TolerationOpExists}},
 		},
 	}, metav1.CreateOptions{})
 	if err != nil {

@@ -243,6 +243,17 @@ func (h *Harness) ensureCluster(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	// Ready system pods are not yet a working path from a build pod to
+	// the registry: the first build once took 15 s where later ones took
+	// 3. Prove the path on every node the way Kaniko takes it (the
+	// Service name through CoreDNS, then the registry), which also puts
+	// the executor image on every node.
+	err = h.Progress.Step("check that pods on every node resolve and reach "+clusterRegistryName, func() error {
+		return h.waitRegistryFromPods(ctx, 2*time.Minute)
+	})
+	if err != nil {
+		return err
+	}
 	return h.recordFingerprint(ctx, fingerprint)
 }
 
@@ -342,6 +353,45 @@ func (h *Harness) recordFingerprint(ctx context.Context, fingerprint string) err
 		_, err = client.CoreV1().ConfigMaps("kube-system").Update(ctx, cm, metav1.UpdateOptions{})
 	}
 	return err
+}
+
+// waitRegistryFromPods runs a probe pod on each node, with the executor
+// image's busybox, until it resolves the registry's Service name and gets
+// an answer from /v2/.
+func (h *Harness) waitRegistryFromPods(ctx context.Context, timeout time.Duration) error {
+	client, err := h.client()
+	if err != nil {
+		return err
+	}
+	nodes, err := client.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return err
+	}
+	host, port, _ := strings.Cut(clusterRegistryName, ":")
+	// busybox's own nslookup: a static busybox cannot resolve through the
+	// C library.
+	script := fmt.Sprintf(`for i in $(seq 60); do ip=$(nslookup %s 2>/dev/null | awk '/^Address/ {a=$NF} END {print a}'); if [ -n "$ip" ] && wget -q -O /dev/null http://$ip:%s/v2/; then echo ok; exit 0; fi; sleep 1; done; exit 1`, host, port)
+	image := "localhost:5000/" + kanikoImagePath
+	errs := make(chan error, len(nodes.Items))
+	for _, n := range nodes.Items {
+		go func(node string) {
+			start := time.Now()
+			_, err := kube.RunToCompletionOn(ctx, client, "default", node, image, []string{"/busybox/sh", "-c", script}, timeout)
+			if err == nil {
+				h.Progress.Printf("node %s: registry reached from a pod after %s", node, since(start))
+			} else {
+				err = fmt.Errorf("pods on node %s cannot reach %s: %w", node, clusterRegistryName, err)
+			}
+			errs <- err
+		}(n.Name)
+	}
+	var first error
+	for range nodes.Items {
+		if err := <-errs; err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
 }
 
 // waitDefaultServiceAccount waits for default/default: pods cannot be
