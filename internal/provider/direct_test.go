@@ -121,3 +121,44 @@ func TestImageResource_executorEligibilityAtPlan(t *testing.T) {
 		},
 	})
 }
+
+// TestImageResource_autoFallsBackWhenTheRegistryIsUnreachable: the
+// cluster can push (the fake cluster's Kaniko reaches the registry), but
+// this machine cannot, so auto builds with Kaniko.
+func TestImageResource_autoFallsBackWhenTheRegistryIsUnreachable(t *testing.T) {
+	e := newTestEnv(t)
+	pushBase(t, e)
+	dir := directContext(t, "FROM "+clusterRegistry+"/base:1\nCOPY main /main\n")
+	config := fmt.Sprintf(`
+provider "onesbuild" {
+  namespace           = "builds"
+  insecure_registries = [%[1]q]
+  registry_hosts      = { %[1]q = "127.0.0.1:1" }
+}
+
+resource "onesbuild_image" "app" {
+  repository  = "%[1]s/auto"
+  context_dir = %[2]q
+  executor    = "auto"
+}
+`, clusterRegistry, dir)
+	resource.UnitTest(t, resource.TestCase{
+		ProtoV6ProviderFactories: e.factories(),
+		Steps: []resource.TestStep{{
+			Config: config,
+			ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+				// Eligible: only the build finds out where it runs.
+				plancheck.ExpectUnknownValue("onesbuild_image.app", tfjsonpath.New("executor_used")),
+			}},
+			ConfigStateChecks: []statecheck.StateCheck{
+				statecheck.ExpectKnownValue("onesbuild_image.app", tfjsonpath.New("executor_used"), knownvalue.StringExact("kaniko")),
+			},
+			Check: func(*terraform.State) error {
+				if n := e.cluster.Builds(); n != 1 {
+					return fmt.Errorf("%d Kaniko builds ran, want 1", n)
+				}
+				return nil
+			},
+		}},
+	})
+}

@@ -341,3 +341,40 @@ func TestNamedUserOfTheBaseIsNotEligible(t *testing.T) {
 		t.Fatalf("err = %v, want not eligible because of USER node", err)
 	}
 }
+
+func TestDirectBuildPicksThePlatformOfAMultiPlatformBase(t *testing.T) {
+	e, _, host := setup(t)
+	var adds []mutate.IndexAddendum
+	for _, arch := range []string{"amd64", "arm64"} {
+		img, err := mutate.AppendLayers(empty.Image, tarLayer(t, &tar.Header{Typeflag: tar.TypeReg, Name: "arch-" + arch, Mode: 0o644}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		adds = append(adds, mutate.IndexAddendum{Add: img, Descriptor: v1.Descriptor{Platform: &v1.Platform{OS: "linux", Architecture: arch}}})
+	}
+	idx := mutate.AppendManifests(empty.Index, adds...)
+	ref, _ := name.ParseReference(host+"/multi:1", name.Insecure)
+	if err := remote.WriteIndex(ref, idx); err != nil {
+		t.Fatal(err)
+	}
+	for _, arch := range []string{"arm64", "amd64"} {
+		spec := specFor(map[string]string{"Dockerfile": "FROM " + clusterRegistry + "/multi:1\nCOPY a /a\n", "a": "x"})
+		spec.Platform = "linux/" + arch
+		res, err := e.Build(context.Background(), spec)
+		if err != nil {
+			t.Fatalf("%s: %v", arch, err)
+		}
+		fs, err := imagefs.Files(pulled(t, e, clusterRegistry+"/app@"+res.Digest))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, ok := fs["/arch-"+arch]; !ok {
+			t.Errorf("platform %s built on the wrong base: %v", arch, fs)
+		}
+	}
+	spec := specFor(map[string]string{"Dockerfile": "FROM " + clusterRegistry + "/multi:1\nCOPY a /a\n", "a": "x"})
+	spec.Platform = "linux/s390x"
+	if _, err := e.Build(context.Background(), spec); err == nil || !strings.Contains(err.Error(), "no image for platform linux/s390x") {
+		t.Errorf("a platform the base lacks: %v", err)
+	}
+}
