@@ -11,6 +11,7 @@ import (
 	"path"
 	"path/filepath"
 	"strings"
+	"sync"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 )
@@ -20,11 +21,53 @@ import (
 // with their whiteouts. The content of files is never kept. Indexes are
 // cached under cacheDir by the image's digest, which fixes every layer,
 // so each base is read once per machine.
+//
+// Within a process, an index is kept in memory and read once however
+// many builds ask for it at the same time (ten resources of one apply on
+// a new base read it once, not ten times).
 func baseIndex(img v1.Image, cacheDir string) (map[string]*node, bool, error) {
 	digest, err := img.Digest()
 	if err != nil {
 		return nil, false, err
 	}
+	entry := indexEntryFor(digest.String())
+	entry.mu.Lock()
+	defer entry.mu.Unlock()
+	if entry.nodes != nil {
+		return entry.nodes, true, nil
+	}
+	nodes, cached, err := loadBaseIndex(img, digest, cacheDir)
+	if err == nil {
+		entry.nodes = nodes
+	}
+	return nodes, cached, err
+}
+
+// indexEntry is one base's index in memory; its mutex makes concurrent
+// builds wait for the one that reads it. The nodes are never modified:
+// newTree copies them.
+type indexEntry struct {
+	mu    sync.Mutex
+	nodes map[string]*node
+}
+
+var (
+	indexesMu sync.Mutex
+	indexes   = map[string]*indexEntry{}
+)
+
+func indexEntryFor(digest string) *indexEntry {
+	indexesMu.Lock()
+	defer indexesMu.Unlock()
+	e, ok := indexes[digest]
+	if !ok {
+		e = &indexEntry{}
+		indexes[digest] = e
+	}
+	return e
+}
+
+func loadBaseIndex(img v1.Image, digest v1.Hash, cacheDir string) (map[string]*node, bool, error) {
 	file := ""
 	if cacheDir != "" {
 		file = filepath.Join(cacheDir, digest.Algorithm+"-"+digest.Hex+".json.gz")

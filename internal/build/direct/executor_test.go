@@ -185,8 +185,10 @@ func TestDirectBuildOfTheStudyShape(t *testing.T) {
 	// The base's layer is referenced, never uploaded; it is read once
 	// for its file index, then never again.
 	bl := baseLayer(t, host)
-	if up, down := counter.transfers(bl); up != 0 || down != 1 {
-		t.Errorf("base layer uploaded %d times and downloaded %d times in the first build; want 0 and 1 (the file index)", up, down)
+	// (0 downloads when another test of this process indexed the same
+	// base already: the index is kept in memory.)
+	if up, down := counter.transfers(bl); up != 0 || down > 1 {
+		t.Errorf("base layer uploaded %d times and downloaded %d times in the first build; want 0 and at most 1 (the file index)", up, down)
 	}
 
 	img := pulled(t, e, clusterRegistry+"/app:v1")
