@@ -23,7 +23,8 @@ echo "== $zips zips, $(wc -l < "$sums") lines in $(basename "$sums")"
 grep -q '_manifest.json$' "$sums" || { echo "SHA256SUMS lacks the registry manifest" >&2; exit 1; }
 for z in dist/*.zip; do
   grep -q "  $(basename "$z")$" "$sums" || { echo "SHA256SUMS lacks $(basename "$z")" >&2; exit 1; }
-  unzip -l "$z" | grep -q 'terraform-provider-onesbuild_v' || { echo "$z holds no provider binary" >&2; exit 1; }
+  listing=$(unzip -Z1 "$z")
+  grep -q '^terraform-provider-onesbuild_v' <<<"$listing" || { echo "$z holds no provider binary" >&2; exit 1; }
 done
 (cd dist && sha256sum --quiet --ignore-missing -c "$(basename "$sums")")
 echo "== release layout OK"
