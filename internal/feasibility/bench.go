@@ -119,7 +119,10 @@ func Run(ctx context.Context, t Target, o Options) (*Report, error) {
 		}
 	}
 	for repo := range b.pushed {
-		b.r.Repositories = append(b.r.Repositories, repo)
+		// The fresh base copies are deleted in every case.
+		if !b.isFreshBase(repo) {
+			b.r.Repositories = append(b.r.Repositories, repo)
+		}
 	}
 	sortStrings(b.r.Repositories)
 	if o.Cleanup {
@@ -462,7 +465,7 @@ func (b *bench) cleanup(ctx context.Context) {
 		return
 	}
 	for repo, digests := range b.pushed {
-		if !b.o.Cleanup && !strings.Contains(repo, "/"+repoPrefix+"/base-") {
+		if !b.o.Cleanup && !b.isFreshBase(repo) {
 			continue
 		}
 		for _, d := range digests {
@@ -474,6 +477,12 @@ func (b *bench) cleanup(ctx context.Context) {
 	if b.o.Cleanup {
 		b.logf("cleanup: deleted the images of %d repositories", len(b.pushed))
 	}
+}
+
+// isFreshBase tells the base image copies of cold runs, which are
+// deleted after the run, from the images the run built.
+func (b *bench) isFreshBase(repo string) bool {
+	return strings.Contains(repo, "/"+repoPrefix+"/base-")
 }
 
 func (b *bench) samplingNote() string {
