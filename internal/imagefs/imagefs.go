@@ -40,22 +40,28 @@ func (f File) String() string {
 }
 
 // Files applies the image's layers in order, with whiteouts, and returns
-// every path of the result.
-func Files(img v1.Image) (map[string]File, error) {
+// every path of the result, with the SHA-256 of every regular file.
+func Files(img v1.Image) (map[string]File, error) { return flatten(img, true) }
+
+// Tree is Files without the content hashes: the metadata of every path,
+// for callers that never look at content.
+func Tree(img v1.Image) (map[string]File, error) { return flatten(img, false) }
+
+func flatten(img v1.Image, hashContent bool) (map[string]File, error) {
 	layers, err := img.Layers()
 	if err != nil {
 		return nil, err
 	}
 	files := map[string]File{"/": {Type: "dir", Mode: 0o755}}
 	for i, l := range layers {
-		if err := apply(files, l); err != nil {
+		if err := apply(files, l, hashContent); err != nil {
 			return nil, fmt.Errorf("layer %d: %w", i+1, err)
 		}
 	}
 	return files, nil
 }
 
-func apply(files map[string]File, l v1.Layer) error {
+func apply(files map[string]File, l v1.Layer, hashContent bool) error {
 	rc, err := l.Uncompressed()
 	if err != nil {
 		return err
@@ -99,11 +105,14 @@ func apply(files map[string]File, l v1.Layer) error {
 		case tar.TypeSymlink:
 			f.Type, f.Link = "symlink", hdr.Linkname
 		case tar.TypeReg, tar.TypeRegA:
-			h := sha256.New()
-			if _, err := io.Copy(h, tr); err != nil {
-				return err
+			f.Type = "file"
+			if hashContent {
+				h := sha256.New()
+				if _, err := io.Copy(h, tr); err != nil {
+					return err
+				}
+				f.SHA256 = hex.EncodeToString(h.Sum(nil))
 			}
-			f.Type, f.SHA256 = "file", hex.EncodeToString(h.Sum(nil))
 		case tar.TypeLink:
 			f = files[path.Clean("/"+hdr.Linkname)]
 		default:

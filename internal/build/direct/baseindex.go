@@ -6,14 +6,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"os"
-	"path"
 	"path/filepath"
-	"strings"
 	"sync"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+
+	"github.com/onesbuild/terraform-provider-onesbuild/internal/imagefs"
 )
 
 // baseIndex returns the file metadata of an image: every path with its
@@ -75,78 +74,29 @@ func loadBaseIndex(img v1.Image, digest v1.Hash, cacheDir string) (map[string]*n
 			return nodes, true, nil
 		}
 	}
-	layers, err := img.Layers()
+	files, err := imagefs.Tree(img)
 	if err != nil {
-		return nil, false, err
+		return nil, false, fmt.Errorf("reading the base image's layers: %w", err)
 	}
-	nodes := map[string]*node{"/": {Type: tar.TypeDir, Mode: 0o755}}
-	for i, l := range layers {
-		if err := applyLayer(nodes, l); err != nil {
-			return nil, false, fmt.Errorf("reading base layer %d: %w", i+1, err)
+	nodes := make(map[string]*node, len(files))
+	for p, f := range files {
+		n := &node{Mode: f.Mode, UID: f.UID, GID: f.GID, Link: f.Link}
+		switch f.Type {
+		case "dir":
+			n.Type = tar.TypeDir
+		case "symlink":
+			n.Type = tar.TypeSymlink
+		default:
+			// Devices and the like are files as far as COPY is concerned.
+			n.Type = tar.TypeReg
 		}
+		nodes[p] = n
 	}
 	if file != "" {
 		// A cache that cannot be written only costs a re-read next time.
 		_ = writeIndex(file, nodes)
 	}
 	return nodes, false, nil
-}
-
-func applyLayer(nodes map[string]*node, l v1.Layer) error {
-	rc, err := l.Uncompressed()
-	if err != nil {
-		return err
-	}
-	defer rc.Close()
-	tr := tar.NewReader(rc)
-	for {
-		hdr, err := tr.Next()
-		if err == io.EOF {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		p := path.Clean("/" + hdr.Name)
-		dir, base := path.Split(p)
-		dir = path.Clean(dir)
-		if base == ".wh..wh..opq" {
-			removeUnder(nodes, dir)
-			continue
-		}
-		if strings.HasPrefix(base, ".wh.") {
-			target := path.Join(dir, strings.TrimPrefix(base, ".wh."))
-			delete(nodes, target)
-			removeUnder(nodes, target)
-			continue
-		}
-		n := &node{Type: hdr.Typeflag, Mode: hdr.Mode & 0o7777, UID: hdr.Uid, GID: hdr.Gid, Link: hdr.Linkname}
-		switch hdr.Typeflag {
-		case tar.TypeReg, tar.TypeRegA:
-			n.Type = tar.TypeReg
-		case tar.TypeLink:
-			// A hard link is a regular file for every purpose here.
-			if target, ok := nodes[path.Clean("/"+hdr.Linkname)]; ok {
-				c := *target
-				n = &c
-			} else {
-				n.Type, n.Link = tar.TypeReg, ""
-			}
-		}
-		if old, ok := nodes[p]; ok && old.isDir() && !n.isDir() {
-			removeUnder(nodes, p)
-		}
-		nodes[p] = n
-	}
-}
-
-func removeUnder(nodes map[string]*node, dir string) {
-	prefix := strings.TrimSuffix(dir, "/") + "/"
-	for p := range nodes {
-		if strings.HasPrefix(p, prefix) {
-			delete(nodes, p)
-		}
-	}
 }
 
 func readIndex(file string) (map[string]*node, error) {
