@@ -159,6 +159,11 @@ func (h *Harness) Up(ctx context.Context) (*Env, error) {
 	if err := os.MkdirAll(h.StateDir, 0o755); err != nil {
 		return nil, err
 	}
+	// What the node image needs is known before the registry runs, and
+	// the registry's own image takes minutes to compile on a cold
+	// machine: start the longest work first.
+	early := h.prefetch(ctx, h.nodeImageWork(ctx))
+	defer early()
 	if err := h.Progress.Step("start the local registry", func() error { return h.ensureRegistry(ctx) }); err != nil {
 		return nil, err
 	}
@@ -215,14 +220,25 @@ func (h *Harness) coldWork(ctx context.Context) coldWork {
 		w.studyBase = w.studyBase || img.Path == StudyBaseImage
 		w.busybox = w.busybox || len(img.Needs) > 0 && (img.Needs[0].Name == kanikoComponent.Name || img.Needs[0].Name == legacyKanikoComponent.Name)
 	}
-	want := recipeHash(nodeImageRecipe())
-	if got, err := output(ctx, cmd("docker", "image", "inspect", "-f", "{{index .Config.Labels \""+recipeLabel+"\"}}", nodeImageRepository+":"+KubernetesVersion)); err != nil || got != want {
-		need(kubernetesComponent)
+	if nw := h.nodeImageWork(ctx); nw.rootfs {
+		need(nw.components...)
 		w.rootfs = true
 	}
 	// The longest compile first, so the others fit beside it.
 	sort.SliceStable(w.components, func(i, j int) bool { return w.components[i].Name == kubernetesComponent.Name })
 	return w
+}
+
+// nodeImageWork is what the kind node image needs when Docker lacks it
+// (or holds one from an older recipe): Kubernetes and the root file
+// system. It needs no registry to find out.
+func (h *Harness) nodeImageWork(ctx context.Context) coldWork {
+	want := recipeHash(nodeImageRecipe())
+	got, err := output(ctx, cmd("docker", "image", "inspect", "-f", "{{index .Config.Labels \""+recipeLabel+"\"}}", nodeImageRepository+":"+KubernetesVersion))
+	if err == nil && got == want {
+		return coldWork{}
+	}
+	return coldWork{components: []goComponent{kubernetesComponent}, rootfs: true}
 }
 
 // prefetch starts, in the background, the slow parts of a cold start
