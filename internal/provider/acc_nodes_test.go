@@ -34,6 +34,7 @@ func TestAccImageResource_buildsOnEveryWorker(t *testing.T) {
 	if len(workers) < 2 {
 		t.Fatalf("the harness cluster has %d worker(s); this test needs two (ONESBUILD_NODES=2, the default)", len(workers))
 	}
+	a.removeKeptBuildPods(t)
 	dir := studyContext(t)
 	var config strings.Builder
 	config.WriteString(a.providerBlock())

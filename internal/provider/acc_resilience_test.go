@@ -188,6 +188,7 @@ resource "onesbuild_image" "queued" {
 func TestAccImageResource_historyRetentionAndDefaults(t *testing.T) {
 	a := newAccEnv(t)
 	ctx := context.Background()
+	a.removeKeptBuildPods(t)
 	repo := uniqueRepo(a, "history")
 	config := func(version string) string {
 		return a.providerBlock() + fmt.Sprintf(`

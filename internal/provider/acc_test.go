@@ -80,6 +80,21 @@ func newAccEnv(t *testing.T) *accEnv {
 	return accShared
 }
 
+// removeKeptBuildPods deletes, when the test ends whatever its outcome,
+// the build pods that keep_build_pod leaves for inspection: a failing
+// step never reaches the check that would otherwise delete them. The
+// acceptance tests run one at a time, so no other test's build is hit.
+func (a *accEnv) removeKeptBuildPods(t *testing.T) {
+	t.Cleanup(func() {
+		err := a.client.CoreV1().Pods("default").DeleteCollection(context.Background(),
+			metav1.DeleteOptions{GracePeriodSeconds: new(int64)},
+			metav1.ListOptions{LabelSelector: kaniko.LabelManagedBy + "=" + kaniko.ManagedBy})
+		if err != nil {
+			t.Errorf("deleting the build pods kept by keep_build_pod: %v", err)
+		}
+	})
+}
+
 func (a *accEnv) factories() map[string]func() (tfprotov6.ProviderServer, error) {
 	return map[string]func() (tfprotov6.ProviderServer, error){
 		"onesbuild": providerserver.NewProtocol6WithError(New("acc")()),

@@ -193,6 +193,7 @@ func TestAccImageResource_buildSecretStaysSecret(t *testing.T) {
 	t.Cleanup(func() {
 		_ = a.client.CoreV1().Secrets("default").Delete(context.Background(), secretName, metav1.DeleteOptions{})
 	})
+	a.removeKeptBuildPods(t)
 	repo := uniqueRepo(a, "build-secret")
 	config := a.providerBlock() + fmt.Sprintf(`
 resource "onesbuild_image" "secret" {

@@ -201,8 +201,16 @@ func (h *Harness) ensureCluster(ctx context.Context) error {
 			case got != fingerprint:
 				h.Progress.Printf("kind cluster %s was created from another configuration (nodes, mirrors or node image); recreating it", h.ClusterName)
 			default:
-				h.Progress.Printf("kind cluster %s is healthy; reusing it", h.ClusterName)
-				return h.WireRegistry(ctx)
+				err := h.Progress.Step("reuse the healthy kind cluster "+h.ClusterName+" (pod routes, registry, a pod on every node reaching it)", func() error {
+					return h.reuseCluster(ctx)
+				})
+				if err == nil {
+					return nil
+				}
+				if ctx.Err() != nil {
+					return err
+				}
+				h.Progress.Printf("kind cluster %s cannot be reused (%v); recreating it", h.ClusterName, err)
 			}
 		}
 		if err := provider.Delete(h.ClusterName, h.kubeconfigPath()); err != nil {
@@ -255,6 +263,22 @@ func (h *Harness) ensureCluster(ctx context.Context) error {
 		return err
 	}
 	return h.recordFingerprint(ctx, fingerprint)
+}
+
+// reuseCluster makes an existing cluster fit for builds again. A restart
+// of Docker (or of the machine) restarts the node containers but not the
+// routes between their pod subnets, and a pod's DNS query then never
+// reaches CoreDNS on another node: so the routes are put back and the
+// path from a pod on every node to the registry is proved, as after a
+// create.
+func (h *Harness) reuseCluster(ctx context.Context) error {
+	if err := h.wirePodNetwork(ctx); err != nil {
+		return err
+	}
+	if err := h.WireRegistry(ctx); err != nil {
+		return err
+	}
+	return h.waitRegistryFromPods(ctx, 90*time.Second)
 }
 
 // createCluster runs kind's create, which takes no context: on Ctrl-C
@@ -322,8 +346,23 @@ func clusterFingerprint(cfg *v1alpha4.Cluster, certsD map[string]string) (string
 // healthyWithFingerprint checks the cluster and returns the fingerprint
 // it was created with ("" for clusters from before fingerprints).
 func (h *Harness) healthyWithFingerprint(ctx context.Context) (string, error) {
-	if err := h.healthy(ctx); err != nil {
-		return "", err
+	// Node containers that have just restarted (Docker or the machine
+	// did) answer with errors such as RBAC refusals for a few seconds:
+	// give them a minute before recreating the cluster.
+	deadline := time.Now().Add(time.Minute)
+	for {
+		err := h.healthy(ctx)
+		if err == nil {
+			break
+		}
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			return "", err
+		}
+		select {
+		case <-ctx.Done():
+			return "", ctx.Err()
+		case <-time.After(2 * time.Second):
+		}
 	}
 	client, err := h.client()
 	if err != nil {

@@ -172,3 +172,68 @@ func TestHarnessCancelledBuildLeavesNoPod(t *testing.T) {
 		time.Sleep(500 * time.Millisecond)
 	}
 }
+
+// TestHarnessReusesClusterAfterNodeRestart restarts every node container,
+// as a restart of Docker or of the machine does, which drops the routes
+// between the nodes' pod subnets. Bringing the harness up again must
+// reuse the cluster in a state where a Kaniko build on every node
+// resolves and reaches the registry: CI once reused such a cluster and
+// every build failed on DNS.
+func TestHarnessReusesClusterAfterNodeRestart(t *testing.T) {
+	requireCluster(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 80*time.Minute)
+	defer cancel()
+	h := New(OptionsFromEnv(testWriter{t}))
+	before, err := h.Up(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A marker that only survives if the cluster is reused, not recreated.
+	_, client := clientsOf(t, before)
+	marker := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{GenerateName: "restart-marker-", Namespace: "default"}}
+	if marker, err = client.CoreV1().ConfigMaps("default").Create(ctx, marker, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	defer client.CoreV1().ConfigMaps("default").Delete(context.WithoutCancel(ctx), marker.Name, metav1.DeleteOptions{})
+	nodes, err := h.kindProvider().ListNodes(h.ClusterName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	restart := []string{"restart"}
+	for _, n := range nodes {
+		restart = append(restart, n.String())
+	}
+	if _, err := output(ctx, cmd("docker", restart...)); err != nil {
+		t.Fatal(err)
+	}
+	env, err := h.Up(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, client := clientsOf(t, env)
+	if _, err := client.CoreV1().ConfigMaps("default").Get(ctx, marker.Name, metav1.GetOptions{}); err != nil {
+		t.Fatalf("the cluster was recreated instead of reused: %v", err)
+	}
+	list, err := client.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := &kaniko.Executor{Client: client, Attacher: &kube.PodAttacher{Config: cfg, Client: client}, Log: testLogger{t}}
+	for _, n := range list.Items {
+		if _, cp := n.Labels["node-role.kubernetes.io/control-plane"]; cp {
+			continue // tainted: builds never run there
+		}
+		src := buildcontext.Source{Files: map[string]string{"node": n.Name}, DockerfileInline: "FROM " + env.BaseImage + "\nCOPY node /node\n"}
+		_, err := b.Build(ctx, build.Spec{
+			Namespace:  "default",
+			Repository: env.ClusterRegistry + "/harness-restart",
+			Tags:       []string{"latest"},
+			Source:     &src,
+			Registry:   build.RegistryAccess{InsecureRegistries: []string{env.ClusterRegistry}},
+			Pod:        build.PodOptions{Image: env.KanikoImage, Deadline: 5 * time.Minute, NodeSelector: map[string]string{"kubernetes.io/hostname": n.Name}},
+		})
+		if err != nil {
+			t.Fatalf("build on %s after the nodes restarted: %v", n.Name, err)
+		}
+	}
+}
