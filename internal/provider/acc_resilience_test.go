@@ -209,11 +209,6 @@ data "onesbuild_image" "app" {
 `, repo, version, a.env.BaseImage)
 	}
 	var first string
-	// keep_build_pod leaves the pods for inspection; remove them after.
-	cleanup := func() error {
-		return a.client.CoreV1().Pods("default").DeleteCollection(ctx, metav1.DeleteOptions{GracePeriodSeconds: new(int64)},
-			metav1.ListOptions{LabelSelector: kaniko.LabelManagedBy + "=" + kaniko.ManagedBy})
-	}
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: a.factories(),
 		Steps: []resource.TestStep{
@@ -238,13 +233,13 @@ data "onesbuild_image" "app" {
 					if res.Requests.Cpu().String() != "500m" || res.Requests.Memory().String() != "512Mi" || res.Limits.Memory().String() != "2Gi" {
 						return fmt.Errorf("build pod resources = %v, want the documented defaults", res)
 					}
-					return cleanup()
+					return a.deleteBuildPods(ctx)
 				},
 			},
 			{
 				Config: config("2"),
 				Check: func(s *terraform.State) error {
-					if err := cleanup(); err != nil {
+					if err := a.deleteBuildPods(ctx); err != nil {
 						return err
 					}
 					if _, err := a.reg.Describe(ctx, repo, first); err == nil {

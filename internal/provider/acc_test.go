@@ -86,13 +86,16 @@ func newAccEnv(t *testing.T) *accEnv {
 // acceptance tests run one at a time, so no other test's build is hit.
 func (a *accEnv) removeKeptBuildPods(t *testing.T) {
 	t.Cleanup(func() {
-		err := a.client.CoreV1().Pods("default").DeleteCollection(context.Background(),
-			metav1.DeleteOptions{GracePeriodSeconds: new(int64)},
-			metav1.ListOptions{LabelSelector: kaniko.LabelManagedBy + "=" + kaniko.ManagedBy})
-		if err != nil {
+		if err := a.deleteBuildPods(context.Background()); err != nil {
 			t.Errorf("deleting the build pods kept by keep_build_pod: %v", err)
 		}
 	})
+}
+
+// deleteBuildPods deletes every build pod in the test namespace at once.
+func (a *accEnv) deleteBuildPods(ctx context.Context) error {
+	return a.client.CoreV1().Pods("default").DeleteCollection(ctx, metav1.DeleteOptions{GracePeriodSeconds: new(int64)},
+		metav1.ListOptions{LabelSelector: kaniko.LabelManagedBy + "=" + kaniko.ManagedBy})
 }
 
 func (a *accEnv) factories() map[string]func() (tfprotov6.ProviderServer, error) {
