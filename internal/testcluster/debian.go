@@ -75,6 +75,14 @@ func aptOptions(c Cache) ([]string, error) {
 // unpacks them into dir, without maintainer scripts. It returns the
 // package file names, which carry the versions.
 func debianFiles(ctx context.Context, c Cache, dir string, packages []string) ([]string, error) {
+	// apt refuses to run while another apt holds its lists lock, and cold
+	// starts fetch the study base and busybox at the same time: take
+	// turns instead of failing one of them.
+	unlock, err := lockEntry(c.Path("debian", "apt"))
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
 	opts, err := aptOptions(c)
 	if err != nil {
 		return nil, err

@@ -237,3 +237,29 @@ func TestHarnessReusesClusterAfterNodeRestart(t *testing.T) {
 		}
 	}
 }
+
+// TestHarnessDebianFilesConcurrently fetches Debian packages twice at the same
+// time into one cache, as a cold start's prefetch does for the study
+// base and busybox: both must succeed (apt once refused the second with
+// its lists lock held). It needs the Debian mirror, so it runs with the
+// harness tests.
+func TestHarnessDebianFilesConcurrently(t *testing.T) {
+	requireCluster(t)
+	c := Cache{Dir: t.TempDir()}
+	errs := make(chan error, 2)
+	for i := 0; i < 2; i++ {
+		dir := t.TempDir()
+		go func() {
+			_, err := debianFiles(context.Background(), c, dir, []string{"busybox-static"})
+			if err == nil {
+				_, err = os.Stat(dir + "/bin/busybox")
+			}
+			errs <- err
+		}()
+	}
+	for i := 0; i < 2; i++ {
+		if err := <-errs; err != nil {
+			t.Errorf("concurrent fetch: %v (log: %s)", err, c.LogPath("apt-download"))
+		}
+	}
+}
