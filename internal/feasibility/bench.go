@@ -170,7 +170,11 @@ func (b *bench) unavailable(name string) string {
 
 func (b *bench) logf(format string, args ...any) { fmt.Fprintf(b.o.Log, format+"\n", args...) }
 
-func (b *bench) add(s Sample) {
+// add records a sample, marked failed with err when there is one.
+func (b *bench) add(s Sample, err error) {
+	if err != nil {
+		s.Error = err.Error()
+	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.r.Samples = append(b.r.Samples, s)
@@ -320,11 +324,8 @@ func (b *bench) kanikoStudyRun(ctx context.Context, scenario string, n int, reco
 		}
 		return b.runImage(ctx, spec.Repository, res.Digest, &s)
 	}()
-	if err != nil {
-		s.Error = err.Error()
-	}
 	if record {
-		b.add(s)
+		b.add(s, err)
 	}
 	return err
 }
@@ -360,11 +361,8 @@ func (b *bench) directRun(ctx context.Context, scenario string, n int, record bo
 		s.Digest = res.Digest
 		return b.runImage(ctx, spec.Repository, res.Digest, &s)
 	}()
-	if err != nil {
-		s.Error = err.Error()
-	}
 	if record {
-		b.add(s)
+		b.add(s, err)
 	}
 	return err
 }
@@ -385,10 +383,7 @@ func (b *bench) parallel(ctx context.Context, scenario string) error {
 				spec.Tags = []string{fmt.Sprintf("run-%d", n)}
 				_, err = b.kanikoBuild(ctx, spec, &s)
 			}
-			if err != nil {
-				s.Error = err.Error()
-			}
-			b.add(s)
+			b.add(s, err)
 		}(i)
 	}
 	wg.Wait()

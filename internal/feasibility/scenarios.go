@@ -129,10 +129,7 @@ func (b *bench) floor(ctx context.Context, scenario string) error {
 			}
 			return nil
 		}()
-		if err != nil {
-			s.Error = err.Error()
-		}
-		b.add(s)
+		b.add(s, err)
 	}
 	return nil
 }
@@ -190,10 +187,7 @@ func (b *bench) workload(ctx context.Context, scenario string) error {
 		if err == nil {
 			_, err = b.kanikoBuild(ctx, spec(dir), &s)
 		}
-		if err != nil {
-			s.Error = err.Error()
-		}
-		b.add(s)
+		b.add(s, err)
 	}
 	return nil
 }
@@ -280,10 +274,7 @@ resource "onesbuild_image" "app" {
 				s.Values[BuildTotal] = total
 			}
 		}
-		if err != nil {
-			s.Error = err.Error()
-		}
-		b.add(s)
+		b.add(s, err)
 	}
 	return nil
 }
