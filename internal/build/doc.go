@@ -1,11 +1,16 @@
-// Package build runs one Kaniko build in a Kubernetes pod: it shapes the
-// pod (PodFor, a pure function), creates it, streams the build context to
-// the executor's stdin, follows the executor's log, waits for the result
-// by watching the pod by name, reads the pushed digest from the container's
-// termination message, measures each phase, and deletes the pod on every
-// path out (success, failure, timeout, cancel).
+// Package build is the build engine's core, shared by every executor: a
+// Spec (what to build), the Executor interface (Plan, then Build) with
+// its Result and typed Failure, Timings, and the wrappers that add one
+// concern each around an executor and forward both methods:
+// SnapshotContext (archive a local context once; its hash is the
+// context's identity), RecordHistory (history labels, history tags,
+// retention), ChooseExecutor (the executor a spec names; auto's fallback
+// to Kaniko), ConcurrencyLimit (a bound on concurrent builds) and
+// RetryTransient (a build pod lost before the executor finished, or a
+// registry failing for a moment, builds once more in a new pod).
 //
-// The package knows nothing about Terraform. Clients, the attacher and the
-// logger are passed in, so everything but the attach stream is tested with
-// the fake clientset.
+// The executors live in the subpackages kaniko (a pod in the cluster)
+// and direct (no pod). The package knows nothing about Terraform or
+// Kubernetes clients: its messages speak of builds, and callers map
+// failure reasons to their own vocabulary.
 package build

@@ -1,34 +1,43 @@
 package build
 
-import (
-	"context"
-	"time"
-)
+import "context"
 
-// Executor runs one build to completion. Implementations: the Kaniko
-// executor (a pod in the cluster, package kaniko) and the direct executor
-// (no pod: layers appended with go-containerregistry, package direct).
-// Queueing, retries, history and retention wrap an Executor.
-//
-// Build returns a Result even on failure, so callers can report the pod
-// and cleanup warnings; the error is then a *Failure.
+// Executor builds images. Implementations: the Kaniko executor (a pod in
+// the cluster, package kaniko) and the direct executor (no pod: layers
+// appended with go-containerregistry, package direct). Queueing, retries,
+// history, the context snapshot and the choice of executor wrap an
+// Executor and forward both methods.
 type Executor interface {
+	// Plan decides, before anything is built, whether and how the spec
+	// can be built, from the same Spec that Build later receives. It
+	// reads no more of a local context than its Dockerfile and creates
+	// nothing; a spec that cannot be built is a *Failure.
+	Plan(ctx context.Context, spec Spec) (Plan, error)
+	// Build runs one build to completion. It returns a Result even on
+	// failure, so callers can report the pod and cleanup warnings; the
+	// error is then a *Failure.
 	Build(ctx context.Context, spec Spec) (*Result, error)
 }
 
-// ExecutorFunc adapts a function to Executor.
-type ExecutorFunc func(ctx context.Context, spec Spec) (*Result, error)
-
-// Build calls f.
-func (f ExecutorFunc) Build(ctx context.Context, spec Spec) (*Result, error) { return f(ctx, spec) }
-
-// Names of the executors, as the provider's executor attribute and
+// Names of the executors, as Spec.Executor, Plan.Executor and
 // Result.Executor spell them.
 const (
 	ExecutorKaniko = "kaniko"
 	ExecutorDirect = "direct"
 	ExecutorAuto   = "auto"
 )
+
+// Plan is what an executor decided about a spec before building it.
+type Plan struct {
+	// Executor is the executor that will build the spec, ExecutorKaniko
+	// or ExecutorDirect; empty when that depends on what the build finds
+	// (ExecutorAuto with a Dockerfile a direct build can perform: the
+	// registry must answer from this machine).
+	Executor string
+	// NotDirect says why the spec will not be built directly, when
+	// ExecutorAuto chose Kaniko.
+	NotDirect string
+}
 
 // Result describes a build.
 type Result struct {
@@ -39,14 +48,21 @@ type Result struct {
 	Pod string
 	// Digest is the pushed manifest's digest, sha256:<hex>.
 	Digest string
-	// ContextSHA256 is the hash of the context as the executor read it,
-	// for a local context; for a URL context, the spec's.
+	// ContextSHA256 is the identity of the context the build read
+	// (Context.SHA256); SnapshotContext, which takes the snapshot, sets it.
 	ContextSHA256 string
 	// BaseImageDigest is the digest of the manifest the image was built
-	// on, where it is known.
+	// on, where it is known; of the base's index for a multi-platform
+	// build.
 	BaseImageDigest string
+	// PlatformDigests and PlatformSizes are, for a multi-platform build,
+	// each platform's manifest digest and compressed size; Digest is then
+	// the index's.
+	PlatformDigests map[string]string
+	PlatformSizes   map[string]int64
 	// ImageSize is the pushed image's compressed size (config and
-	// layers), when the executor knows it; 0 otherwise.
+	// layers; for an index, the sum of its images'), when the executor
+	// knows it; 0 otherwise.
 	ImageSize int64
 	// Tags are the tags pushed, history tags included.
 	Tags    []string
@@ -61,6 +77,21 @@ type Result struct {
 	Pruned []Pruned
 	// Attempts is the number of build pods used.
 	Attempts int
+}
+
+// NewResult returns an empty Result of the named executor, with its
+// Timings ready to be filled.
+func NewResult(executor string) *Result { return &Result{Executor: executor, Timings: Timings{}} }
+
+// resultOr returns res, or an empty result when an executor returned nil.
+func resultOr(res *Result) *Result {
+	if res == nil {
+		res = NewResult("")
+	}
+	if res.Timings == nil {
+		res.Timings = Timings{}
+	}
+	return res
 }
 
 // Warning is a problem that did not fail the build.
@@ -84,40 +115,4 @@ const (
 type Pruned struct {
 	Tag    string
 	Digest string
-}
-
-// Logger receives the engine's progress and the executor's output.
-type Logger interface {
-	// Step reports an engine step, with key/value pairs for context.
-	Step(msg string, keyvals ...any)
-	// Output reports one line of executor output, without timestamp.
-	Output(line string)
-}
-
-// DiscardLogger drops everything.
-type DiscardLogger struct{}
-
-// Step does nothing.
-func (DiscardLogger) Step(string, ...any) {}
-
-// Output does nothing.
-func (DiscardLogger) Output(string) {}
-
-// LoggerOr returns l, or a DiscardLogger when l is nil.
-func LoggerOr(l Logger) Logger {
-	if l == nil {
-		return DiscardLogger{}
-	}
-	return l
-}
-
-// Clock returns the current time; nil means time.Now.
-type Clock func() time.Time
-
-// Now reads the clock.
-func (c Clock) Now() time.Time {
-	if c == nil {
-		return time.Now()
-	}
-	return c()
 }

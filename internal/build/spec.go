@@ -3,21 +3,18 @@ package build
 import (
 	"errors"
 	"fmt"
-	"regexp"
-	"strings"
+	"sort"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/resource"
-
-	"github.com/onesbuild/terraform-provider-onesbuild/internal/buildcontext"
 	"github.com/onesbuild/terraform-provider-onesbuild/internal/imageref"
 )
 
-// Spec is everything one build needs, whichever executor runs it.
+// Spec is everything one build needs, whichever executor runs it. The
+// same Spec is planned and built: Executor.Plan and Executor.Build read
+// the same fields.
 type Spec struct {
 	// Executor names the executor: ExecutorKaniko (also when empty),
-	// ExecutorDirect or ExecutorAuto; see Select.
+	// ExecutorDirect or ExecutorAuto; see ChooseExecutor.
 	Executor string
 	// Namespace is where build pods run and where secrets the build
 	// refers to live.
@@ -28,31 +25,21 @@ type Spec struct {
 	// Tags are pushed as Repository:tag; at least one.
 	Tags []string
 
-	// Context, exactly one of: Source is a local context the provider
-	// archives (and Kaniko reads from stdin); ContextURL is fetched by
-	// Kaniko itself (git://, s3://, gs://, https://...tar.gz, dir://).
-	Source     *buildcontext.Source
-	ContextURL string
-	// Snapshot is Source archived once; executors read only the snapshot.
-	// TakeSnapshot fills it.
-	Snapshot *buildcontext.Snapshot
-	// ContextSHA256 identifies a URL context; for a Source, the executor
-	// reports the hash of what it actually read in Result.ContextSHA256.
-	ContextSHA256 string
-	// ContextCredentialsSecret names a Secret in Namespace whose keys are
-	// passed to Kaniko as environment variables (GIT_USERNAME,
-	// GIT_PASSWORD, AWS_ACCESS_KEY_ID, ...), so credentials to fetch a
-	// ContextURL never appear in the URL.
-	ContextCredentialsSecret string
+	// Context is what the build reads.
+	Context Context
 
-	// Dockerfile is the Dockerfile's path inside a URL context; a Source
-	// knows its own.
-	Dockerfile string
-	BuildArgs  map[string]string
-	Target     string
-	Labels     map[string]string
+	BuildArgs map[string]string
+	Target    string
+	Labels    map[string]string
 	// Platform is os/arch[/variant]; empty builds for the node's platform.
 	Platform string
+	// Platforms, two or more, build one image for each and push an OCI
+	// image index of them; exclusive with Platform.
+	Platforms []string
+
+	// SkipArchitectureCheck builds even when an executable the Dockerfile
+	// copies is built for another platform (see CheckArchitecture).
+	SkipArchitectureCheck bool
 
 	// Reproducible asks for an image that depends only on its inputs: no
 	// wall-clock time anywhere, the creation time fixed to Created.
@@ -69,6 +56,26 @@ type Spec struct {
 	// Retention, when set, pushes a history tag with the build and prunes
 	// older builds of the same history key afterwards (see History).
 	Retention *Retention
+	// Pin, when set, is what the plan predicted; the build must match it
+	// (see Pin).
+	Pin *Pin
+}
+
+// MultiPlatform reports whether the build makes an image index.
+func (s Spec) MultiPlatform() bool { return len(s.Platforms) > 1 }
+
+// TargetPlatforms are the platforms the build names, sorted: Platforms,
+// or Platform alone; none when the executor decides.
+func (s Spec) TargetPlatforms() []string {
+	if len(s.Platforms) > 0 {
+		out := append([]string(nil), s.Platforms...)
+		sort.Strings(out)
+		return out
+	}
+	if s.Platform != "" {
+		return []string{s.Platform}
+	}
+	return nil
 }
 
 // Retention keeps the newest KeepLast builds of a resource.
@@ -77,37 +84,12 @@ type Retention struct {
 	DryRun   bool
 }
 
-// TakeSnapshot returns spec with its local context archived into a
-// temporary file, and a function that removes it. Specs without a local
-// context, or with a snapshot already, are returned as they are, with a
-// cleanup that does nothing.
-func TakeSnapshot(spec Spec) (Spec, func(), error) {
-	if spec.Source == nil || spec.Snapshot != nil {
-		return spec, func() {}, nil
-	}
-	snap, err := spec.Source.Snapshot("")
-	if err != nil {
-		return spec, func() {}, &Failure{Reason: ReasonContextRead, Message: "archiving the build context", Err: err}
-	}
-	spec.Snapshot = snap
-	return spec, func() { _ = snap.Remove() }, nil
-}
-
 // ReproducibleLabels reports whether the build's history labels must
 // leave out what varies from run to run: for reproducible Kaniko builds
 // and for every build that may run directly, whose images are always
 // reproducible.
 func (s Spec) ReproducibleLabels() bool {
 	return s.Reproducible || s.Executor == ExecutorDirect || s.Executor == ExecutorAuto
-}
-
-// ContextHash is the hash that identifies the spec's context: the
-// snapshot's for a local context, ContextSHA256 otherwise.
-func (s Spec) ContextHash() string {
-	if s.Snapshot != nil {
-		return s.Snapshot.SHA256
-	}
-	return s.ContextSHA256
 }
 
 // BuildSecret exposes one key of a Kubernetes Secret to RUN steps as a
@@ -126,9 +108,6 @@ type RegistryAccess struct {
 	// AuthSecret names a Secret in Namespace holding a Docker config
 	// (type kubernetes.io/dockerconfigjson, or a config.json key).
 	AuthSecret string
-	// AuthSecretKey is the key of AuthSecret holding the Docker config,
-	// once known; empty means .dockerconfigjson.
-	AuthSecretKey string
 	// Insecure pushes and pulls over plain HTTP; SkipTLSVerify accepts
 	// any certificate. InsecureRegistries lists registries (host[:port])
 	// to treat as plain HTTP for every pull and push.
@@ -139,98 +118,6 @@ type RegistryAccess struct {
 	// transient registry errors.
 	PushRetry          int
 	ImageDownloadRetry int
-}
-
-// PodOptions shape the Kaniko build pod; other executors ignore them.
-type PodOptions struct {
-	ServiceAccount string
-	// Resources of the executor; empty means DefaultResources.
-	Resources    corev1.ResourceRequirements
-	NodeSelector map[string]string
-	Tolerations  []corev1.Toleration
-	// Image is the Kaniko executor image; empty means DefaultKanikoImage.
-	Image string
-	// ImagePullPolicy of the executor; empty means IfNotPresent.
-	ImagePullPolicy corev1.PullPolicy
-	// ExtraArgs are appended to Kaniko's arguments unchanged.
-	ExtraArgs []string
-	Cache     Cache
-	// Deadline bounds the pod's life on the cluster side
-	// (activeDeadlineSeconds), so a build outlives a lost provider by at
-	// most this long.
-	Deadline time.Duration
-	// KeepPod leaves the pod in place after the build, for debugging.
-	KeepPod bool
-}
-
-// Cache configures Kaniko's registry layer cache.
-type Cache struct {
-	Enabled bool
-	// Repo defaults to <Repository>/cache.
-	Repo string
-	// TTL of cached layers; zero keeps Kaniko's default.
-	TTL time.Duration
-	// BaseImageClaim names a PersistentVolumeClaim holding base images
-	// cached by Kaniko's warmer; it is mounted read-only at /cache
-	// (--cache-dir), so base images are not downloaded again.
-	BaseImageClaim string
-}
-
-// DefaultKanikoImage is the executor image used when none is configured:
-// the maintained community fork of Kaniko (GoogleContainerTools/kaniko
-// was archived in June 2025). The -debug variant carries a shell, which
-// the harness and many users rely on for debugging build pods.
-const DefaultKanikoImage = "ghcr.io/osscontainertools/kaniko:v1.26.3-debug"
-
-// DefaultResources are the executor's requests and limits when a spec
-// sets none. The feasibility benchmark measured Kaniko's peak at about
-// 1.1-1.4 CPUs (it uses what it gets) and 150-170 MiB on the study's
-// build; the requests match the study's figures (500m, 512Mi) so the
-// scheduler reserves what a typical build needs, memory is capped at
-// 2Gi to keep a runaway build from starving its node, and CPU is not
-// capped because throttling only makes builds slower.
-var DefaultResources = corev1.ResourceRequirements{
-	Requests: corev1.ResourceList{
-		corev1.ResourceCPU:    resource.MustParse("500m"),
-		corev1.ResourceMemory: resource.MustParse("512Mi"),
-	},
-	Limits: corev1.ResourceList{
-		corev1.ResourceMemory: resource.MustParse("2Gi"),
-	},
-}
-
-var platformPattern = regexp.MustCompile(`^[a-z0-9]+/[a-z0-9_]+(/[a-z0-9]+)?$`)
-
-// KnownPlatforms lists the os/arch pairs base images commonly provide; a
-// platform outside it is most likely a typo.
-var KnownPlatforms = map[string]bool{
-	"linux/amd64": true, "linux/arm64": true, "linux/arm": true, "linux/386": true,
-	"linux/ppc64le": true, "linux/s390x": true, "linux/riscv64": true, "linux/mips64le": true,
-	"windows/amd64": true, "windows/arm64": true,
-}
-
-// ValidatePlatform reports whether platform is os/arch[/variant] with a
-// known os/arch.
-func ValidatePlatform(platform string) error {
-	if !platformPattern.MatchString(platform) {
-		return fmt.Errorf("platform %q is not of the form os/arch[/variant], for example linux/amd64", platform)
-	}
-	parts := strings.Split(platform, "/")
-	if !KnownPlatforms[parts[0]+"/"+parts[1]] {
-		return fmt.Errorf("platform %q is not a known os/arch (known: linux/amd64, linux/arm64, linux/arm, ...)", platform)
-	}
-	return nil
-}
-
-// DockerfilePath is the Dockerfile's path inside the context.
-func (s Spec) DockerfilePath() string {
-	if s.Source != nil {
-		return s.Source.Dockerfile()
-	}
-	if s.Dockerfile == "" {
-		return buildcontext.DefaultDockerfile
-	}
-	return s.Dockerfile
 }
 
 // Validate checks the spec for mistakes that would only surface later,
@@ -251,13 +138,29 @@ func (s Spec) Validate() error {
 			errs = append(errs, err)
 		}
 	}
-	if (s.Source == nil) == (s.ContextURL == "") {
-		errs = append(errs, errors.New("exactly one of a local context and a context URL is required"))
+	if err := s.Context.validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if URLHasCredentials(s.Context.URL) {
+		errs = append(errs, errors.New("the context URL carries credentials; give them in the context credentials Secret instead"))
 	}
 	if s.Platform != "" {
 		if err := ValidatePlatform(s.Platform); err != nil {
 			errs = append(errs, err)
 		}
+	}
+	if s.Platform != "" && len(s.Platforms) > 0 {
+		errs = append(errs, errors.New("a build has either one platform or several platforms"))
+	}
+	seen := map[string]bool{}
+	for _, p := range s.Platforms {
+		if err := ValidatePlatform(p); err != nil {
+			errs = append(errs, err)
+		}
+		if seen[p] {
+			errs = append(errs, fmt.Errorf("platform %s is named twice", p))
+		}
+		seen[p] = true
 	}
 	if s.Pod.Deadline < 0 {
 		errs = append(errs, errors.New("deadline is negative"))

@@ -12,9 +12,13 @@ const (
 	// PhaseExecutorStart runs from pod creation until the executor
 	// container runs: scheduling, executor image pull, container start.
 	PhaseExecutorStart Phase = "executor_start"
-	// PhaseContextUpload is the transfer of the context to Kaniko's stdin,
-	// or, for a direct build, reading the context into layers.
+	// PhaseContextUpload is the transfer of the context to Kaniko's
+	// stdin. A direct build uploads no context: it reads the snapshot
+	// while it makes its layers, within PhaseBuild.
 	PhaseContextUpload Phase = "context_upload"
+	// PhaseArchitectureCheck reads the headers of the executables the
+	// Dockerfile copies (CheckArchitecture).
+	PhaseArchitectureCheck Phase = "architecture_check"
 	// PhaseBaseImagePull runs from Kaniko's first base image request until
 	// the base file system is unpacked; for a direct build, resolving the
 	// base manifest (and its file index, the first time).
@@ -29,7 +33,7 @@ const (
 )
 
 // AllPhases lists every phase in order.
-var AllPhases = []Phase{PhaseQueued, PhaseExecutorStart, PhaseContextUpload, PhaseBaseImagePull, PhaseBuild, PhasePush, PhaseTotal}
+var AllPhases = []Phase{PhaseQueued, PhaseArchitectureCheck, PhaseExecutorStart, PhaseContextUpload, PhaseBaseImagePull, PhaseBuild, PhasePush, PhaseTotal}
 
 // Timings holds the measured phases; a phase that did not happen (no base
 // image for FROM scratch, no upload for a URL context) is absent.

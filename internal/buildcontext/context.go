@@ -2,10 +2,12 @@ package buildcontext
 
 import (
 	"archive/tar"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"io/fs"
 	"os"
@@ -14,18 +16,27 @@ import (
 	"sort"
 	"strings"
 	"time"
-
-	"github.com/moby/patternmatcher"
-	"github.com/moby/patternmatcher/ignorefile"
 )
 
 // DefaultDockerfile is the Dockerfile path used when none is given.
 const DefaultDockerfile = "Dockerfile"
 
 // InlineDockerfileName is where an inline Dockerfile is placed in the
-// archive. The name is unusual on purpose so it never collides with a
-// file of the user's context.
+// archive. The name is unusual on purpose so that it hardly ever
+// collides with a file of the user's context; Validate rejects a context
+// that has it.
 const InlineDockerfileName = ".onesbuild-inline.Dockerfile"
+
+// InlineDockerignoreName is the ignore file generated next to an inline
+// Dockerfile: the one Kaniko (and BuildKit) read for that Dockerfile. It
+// holds the context's .dockerignore patterns and two more that exclude
+// the generated files, so that COPY . never copies them into the image,
+// with either executor. Adding it changed the hash of every context with
+// an inline Dockerfile once: the first plan after the upgrade rebuilds
+// an image of a context directory with an inline Dockerfile, whose hash
+// the provider compares with the one built; an image of generated files
+// keeps its recorded hash until its configuration next changes.
+const InlineDockerignoreName = InlineDockerfileName + ignoreFileSuffix
 
 // epoch is the modification time of every entry; fixed so that touching a
 // file does not change the archive.
@@ -33,9 +44,11 @@ var epoch = time.Unix(0, 0).UTC()
 
 // Source is a build context. Exactly one of Dir and Files is used; when
 // DockerfileInline is set it is added to the archive at
-// InlineDockerfileName and overrides DockerfilePath.
+// InlineDockerfileName and overrides DockerfilePath. Either way the
+// ignore file <Dockerfile>.dockerignore applies when it exists, and the
+// context's .dockerignore otherwise, as BuildKit and Kaniko choose.
 type Source struct {
-	// Dir is a local directory; its .dockerignore is honoured.
+	// Dir is a local directory.
 	Dir string
 	// Files maps slash-separated paths to file contents.
 	Files map[string]string
@@ -67,8 +80,9 @@ func (s Source) Dockerfile() string {
 }
 
 // Validate checks what can be checked without writing the archive: the
-// directory exists, the Dockerfile is present and paths stay inside the
-// context.
+// directory exists, the Dockerfile is present (a regular file, or a
+// symbolic link to one inside the context) and paths stay inside the
+// context. It reads no file's content.
 func (s Source) Validate() error {
 	if (s.Dir == "") == (s.Files == nil) {
 		return errors.New("exactly one of a context directory and context files must be given")
@@ -93,26 +107,79 @@ func (s Source) Validate() error {
 		cleaned[c] = p
 	}
 	if s.DockerfileInline != "" {
-		return nil
+		return s.checkGeneratedNames()
 	}
-	if s.Files != nil {
-		if _, ok := s.Files[path.Clean(df)]; !ok {
-			return &MissingDockerfileError{Path: df, In: "the context files"}
+	if s.Dir != "" {
+		info, err := os.Stat(s.Dir)
+		if err != nil {
+			return fmt.Errorf("context directory: %w", err)
 		}
-		return nil
+		if !info.IsDir() {
+			return fmt.Errorf("context directory %s is not a directory", s.Dir)
+		}
 	}
-	info, err := os.Stat(s.Dir)
-	if err != nil {
-		return fmt.Errorf("context directory: %w", err)
-	}
-	if !info.IsDir() {
-		return fmt.Errorf("context directory %s is not a directory", s.Dir)
-	}
-	dfInfo, err := os.Stat(filepath.Join(s.Dir, filepath.FromSlash(df)))
-	if err != nil || !dfInfo.Mode().IsRegular() {
-		return &MissingDockerfileError{Path: df, In: s.Dir}
+	_, err := resolveDockerfile(s.tree().lstat, df, s.where())
+	return err
+}
+
+// checkGeneratedNames rejects a context that has a file where an inline
+// Dockerfile's generated files go: the archive would hold two entries of
+// one name, and which one the builder read would be anyone's guess.
+func (s Source) checkGeneratedNames() error {
+	for _, name := range []string{InlineDockerfileName, InlineDockerignoreName} {
+		exists := false
+		if s.Files != nil {
+			for p := range s.Files {
+				exists = exists || path.Clean(p) == name
+			}
+		} else {
+			_, err := os.Lstat(filepath.Join(s.Dir, name))
+			exists = err == nil
+		}
+		if exists {
+			return fmt.Errorf("the context has a file %q, where the inline Dockerfile's generated files go: rename it, or use a Dockerfile of the context instead of an inline one", name)
+		}
 	}
 	return nil
+}
+
+// tree is a context's own files, the generated ones aside.
+type tree struct {
+	lstat lstatFunc
+	// readFile reads a regular file by a path free of links.
+	readFile func(name string) ([]byte, error)
+}
+
+// tree reads the files of Dir or Files.
+func (s Source) tree() tree {
+	if s.Files == nil {
+		return fsTree(dirFS(s.Dir))
+	}
+	entries := map[string]Entry{}
+	for p := range s.Files {
+		entries[path.Clean(p)] = Entry{Type: tar.TypeReg}
+	}
+	return tree{lstat: entriesLstat(entries), readFile: func(name string) ([]byte, error) {
+		for p, content := range s.Files {
+			if path.Clean(p) == name {
+				return []byte(content), nil
+			}
+		}
+		return nil, &fs.PathError{Op: "open", Path: name, Err: fs.ErrNotExist}
+	}}
+}
+
+// fsTree reads the files of fsys.
+func fsTree(fsys fs.FS) tree {
+	return tree{lstat: fsLstat(fsys), readFile: func(name string) ([]byte, error) { return fs.ReadFile(fsys, name) }}
+}
+
+// where names the context in errors.
+func (s Source) where() string {
+	if s.Files != nil {
+		return "the context files"
+	}
+	return s.Dir
 }
 
 // DuplicateFileError reports two context_files keys naming the same
@@ -152,36 +219,58 @@ func checkRelative(p string) error {
 }
 
 // Hash returns the archive's SHA256 without keeping the archive.
-func (s Source) Hash() (Summary, error) {
-	return s.WriteTar(io.Discard)
+func (s Source) Hash(ctx context.Context) (Summary, error) {
+	return s.WriteTar(ctx, io.Discard)
 }
 
-// WriteTar writes the uncompressed archive to w.
-func (s Source) WriteTar(w io.Writer) (Summary, error) {
+// WriteTar writes the uncompressed archive to w. It stops with ctx's
+// error when ctx is done, between entries and within a file's content,
+// so that interrupting Terraform does not wait for a large context.
+func (s Source) WriteTar(ctx context.Context, w io.Writer) (Summary, error) {
+	sum, _, err := s.writeTar(ctx, w)
+	return sum, err
+}
+
+// writeTar writes the archive and also returns the clean paths of the
+// entries that are sent only for the builder.
+func (s Source) writeTar(ctx context.Context, w io.Writer) (Summary, map[string]bool, error) {
 	if err := s.Validate(); err != nil {
-		return Summary{}, err
+		return Summary{}, nil, err
 	}
-	entries, err := s.entries()
+	entries, err := s.entries(ctx)
 	if err != nil {
-		return Summary{}, err
+		return Summary{}, nil, err
 	}
+	return writeEntries(ctx, w, entries, nil)
+}
+
+// writeEntries archives entries to w. With digests, it also records the
+// SHA-256 (hex) of each regular file's content by entry name.
+func writeEntries(ctx context.Context, w io.Writer, entries []entry, digests map[string]string) (Summary, map[string]bool, error) {
 	h := sha256.New()
 	tw := tar.NewWriter(io.MultiWriter(w, h))
 	var sum Summary
+	builderOnly := map[string]bool{}
 	for _, e := range entries {
-		if err := e.write(tw); err != nil {
-			return Summary{}, fmt.Errorf("archiving %s: %w", e.name, err)
+		if err := ctx.Err(); err != nil {
+			return Summary{}, nil, err
+		}
+		if err := e.write(ctx, tw, digests); err != nil {
+			return Summary{}, nil, fmt.Errorf("archiving %s: %w", e.name, err)
 		}
 		if e.typeflag == tar.TypeReg {
 			sum.Files++
 			sum.Bytes += e.size
 		}
+		if e.builderOnly {
+			builderOnly[path.Clean(e.name)] = true
+		}
 	}
 	if err := tw.Close(); err != nil {
-		return Summary{}, err
+		return Summary{}, nil, err
 	}
 	sum.SHA256 = "sha256:" + hex.EncodeToString(h.Sum(nil))
-	return sum, nil
+	return sum, builderOnly, nil
 }
 
 type entry struct {
@@ -191,9 +280,18 @@ type entry struct {
 	size     int64
 	linkname string
 	open     func() (io.ReadCloser, error)
+	// stat identifies a regular file of a directory for HashCache; nil
+	// when the file system does not tell (see statKeyOf).
+	stat *statKey
+	// content is a generated file's content, in memory.
+	content *string
+	// builderOnly marks what the ignore file excludes but the builder
+	// reads (the Dockerfile, the ignore file): sent, never copied. It is
+	// not part of the archive's bytes.
+	builderOnly bool
 }
 
-func (e entry) write(tw *tar.Writer) error {
+func (e entry) write(ctx context.Context, tw *tar.Writer, digests map[string]string) error {
 	hdr := &tar.Header{
 		Typeflag: e.typeflag,
 		Name:     e.name,
@@ -214,39 +312,74 @@ func (e entry) write(tw *tar.Writer) error {
 		return err
 	}
 	defer rc.Close()
-	n, err := io.Copy(tw, rc)
+	var out io.Writer = tw
+	var fh hash.Hash
+	if digests != nil {
+		fh = sha256.New()
+		out = io.MultiWriter(tw, fh)
+	}
+	n, err := io.Copy(out, ctxReader{ctx: ctx, r: rc})
 	if err != nil {
 		return err
 	}
 	if n != e.size {
 		return fmt.Errorf("file changed size while archiving (%d bytes, expected %d)", n, e.size)
 	}
+	if fh != nil {
+		digests[e.name] = hex.EncodeToString(fh.Sum(nil))
+	}
 	return nil
 }
 
-func (s Source) entries() ([]entry, error) {
+// ctxReader stops a copy when ctx is done: a file of many gigabytes
+// would otherwise be read to its end after an interrupt.
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (c ctxReader) Read(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.r.Read(p)
+}
+
+func (s Source) entries(ctx context.Context) ([]entry, error) {
+	sel, err := s.selection(s.tree())
+	if err != nil {
+		return nil, err
+	}
 	var entries []entry
-	var err error
 	if s.Files != nil {
-		entries = fileEntries(s.Files)
+		entries, err = fileEntries(s.Files, sel)
 	} else {
-		entries, err = dirEntries(s.Dir, s.Dockerfile())
-		if err != nil {
-			return nil, err
-		}
+		entries, err = dirEntries(ctx, s.Dir, sel)
+	}
+	if err != nil {
+		return nil, err
 	}
 	if s.DockerfileInline != "" {
-		content := s.DockerfileInline
-		entries = append(entries, entry{
-			name: InlineDockerfileName, typeflag: tar.TypeReg, mode: 0o644, size: int64(len(content)),
-			open: func() (io.ReadCloser, error) { return io.NopCloser(strings.NewReader(content)), nil },
-		})
+		for name, content := range map[string]string{InlineDockerfileName: s.DockerfileInline, InlineDockerignoreName: string(sel.generated)} {
+			_, builderOnly, err := sel.decide(name)
+			if err != nil {
+				return nil, err
+			}
+			entries = append(entries, entry{
+				name: name, typeflag: tar.TypeReg, mode: 0o644, size: int64(len(content)),
+				open:        func() (io.ReadCloser, error) { return io.NopCloser(strings.NewReader(content)), nil },
+				content:     &content,
+				builderOnly: builderOnly,
+			})
+		}
 	}
 	sort.Slice(entries, func(i, j int) bool { return entries[i].name < entries[j].name })
 	return entries, nil
 }
 
-func fileEntries(files map[string]string) []entry {
+// fileEntries lists the entries of generated files that sel sends, and
+// the directories holding them that it does not exclude.
+func fileEntries(files map[string]string, sel *selection) ([]entry, error) {
 	dirs := map[string]bool{}
 	var entries []entry
 	for p, content := range files {
@@ -254,67 +387,72 @@ func fileEntries(files map[string]string) []entry {
 		for d := path.Dir(p); d != "."; d = path.Dir(d) {
 			dirs[d] = true
 		}
+		ok, builderOnly, err := sel.decide(p)
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			continue
+		}
 		entries = append(entries, entry{
 			name: p, typeflag: tar.TypeReg, mode: 0o644, size: int64(len(content)),
-			open: func() (io.ReadCloser, error) { return io.NopCloser(strings.NewReader(content)), nil },
+			open:        func() (io.ReadCloser, error) { return io.NopCloser(strings.NewReader(content)), nil },
+			content:     &content,
+			builderOnly: builderOnly,
 		})
 	}
 	for d := range dirs {
+		if ok, _, err := sel.decide(d); err != nil || !ok {
+			if err != nil {
+				return nil, err
+			}
+			continue
+		}
 		entries = append(entries, entry{name: d + "/", typeflag: tar.TypeDir, mode: 0o755})
 	}
-	return entries
+	return entries, nil
 }
 
-// alwaysSent are sent even when .dockerignore excludes them, as Docker
-// does: the builder needs both.
-func alwaysSent(rel, dockerfile string) bool {
-	return rel == ".dockerignore" || rel == path.Clean(dockerfile)
-}
-
-// isAncestor reports whether dir holds the file p (both slash-separated,
-// relative to the context).
-func isAncestor(dir, p string) bool {
-	return strings.HasPrefix(path.Clean(p), dir+"/")
-}
-
-func dirEntries(root, dockerfile string) ([]entry, error) {
+// dirEntries lists the entries of the directory root that sel sends.
+func dirEntries(ctx context.Context, root string, sel *selection) ([]entry, error) {
 	// A context directory that is itself a symlink (a "current" link to a
-	// release directory, say) means its target: WalkDir does not follow
-	// a symlinked root and would archive nothing.
+	// release directory, say) means its target, which errors then name.
 	root, err := filepath.EvalSymlinks(root)
 	if err != nil {
 		return nil, fmt.Errorf("resolving context directory: %w", err)
 	}
-	matcher, err := readDockerignore(root)
+	entries, err := walkEntries(ctx, dirFS(root), sel)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("walking context directory %s: %w", root, err)
 	}
+	return entries, nil
+}
+
+// walkEntries lists the entries of the context in fsys that sel sends.
+// It reads the context through an fs.FS (a dirFS in production) so that
+// tests can give it a file system that is fast, disk-free, or fails on
+// purpose.
+func walkEntries(ctx context.Context, fsys fs.FS, sel *selection) ([]entry, error) {
 	var entries []entry
-	err = filepath.WalkDir(root, func(p string, d fs.DirEntry, walkErr error) error {
+	err := fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, walkErr error) error {
 		if walkErr != nil {
 			return walkErr
 		}
-		rel, err := filepath.Rel(root, p)
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if p == "." {
+			return nil
+		}
+		ok, builderOnly, err := sel.decide(p)
 		if err != nil {
 			return err
 		}
-		if rel == "." {
+		if !ok {
+			if d.IsDir() && sel.prunes(p) {
+				return fs.SkipDir
+			}
 			return nil
-		}
-		rel = filepath.ToSlash(rel)
-		if matcher != nil && !alwaysSent(rel, dockerfile) {
-			excluded, err := matcher.MatchesOrParentMatches(rel)
-			if err != nil {
-				return fmt.Errorf("matching %s against .dockerignore: %w", rel, err)
-			}
-			if excluded {
-				// A later "!pattern" may re-include something below an
-				// excluded directory, so only prune when there is none.
-				if d.IsDir() && !matcher.Exclusions() && !isAncestor(rel, dockerfile) {
-					return filepath.SkipDir
-				}
-				return nil
-			}
 		}
 		info, err := d.Info()
 		if err != nil {
@@ -323,18 +461,23 @@ func dirEntries(root, dockerfile string) ([]entry, error) {
 		mode := int64(info.Mode().Perm())
 		switch {
 		case info.Mode().IsRegular():
-			entries = append(entries, entry{
-				name: rel, typeflag: tar.TypeReg, mode: mode, size: info.Size(),
-				open: func() (io.ReadCloser, error) { return os.Open(p) },
-			})
+			e := entry{
+				name: p, typeflag: tar.TypeReg, mode: mode, size: info.Size(),
+				open:        func() (io.ReadCloser, error) { return fsys.Open(p) },
+				builderOnly: builderOnly,
+			}
+			if st, ok := statKeyOf(info); ok {
+				e.stat = &st
+			}
+			entries = append(entries, e)
 		case info.IsDir():
-			entries = append(entries, entry{name: rel + "/", typeflag: tar.TypeDir, mode: mode})
+			entries = append(entries, entry{name: p + "/", typeflag: tar.TypeDir, mode: mode})
 		case info.Mode()&fs.ModeSymlink != 0:
-			target, err := os.Readlink(p)
+			target, err := fs.ReadLink(fsys, p)
 			if err != nil {
 				return err
 			}
-			entries = append(entries, entry{name: rel, typeflag: tar.TypeSymlink, mode: 0o777, linkname: target})
+			entries = append(entries, entry{name: p, typeflag: tar.TypeSymlink, mode: 0o777, linkname: target, builderOnly: builderOnly})
 		default:
 			// Sockets, devices and pipes cannot be part of an image
 			// context; Docker skips them too.
@@ -342,49 +485,27 @@ func dirEntries(root, dockerfile string) ([]entry, error) {
 		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("walking context directory %s: %w", root, err)
+		return nil, err
 	}
 	return entries, nil
 }
 
-func readDockerignore(root string) (*patternmatcher.PatternMatcher, error) {
-	f, err := os.Open(filepath.Join(root, ".dockerignore"))
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	patterns, err := ignorefile.ReadAll(f)
-	if err != nil {
-		return nil, fmt.Errorf("reading .dockerignore: %w", err)
-	}
-	if len(patterns) == 0 {
-		return nil, nil
-	}
-	m, err := patternmatcher.New(patterns)
-	if err != nil {
-		return nil, fmt.Errorf("parsing .dockerignore: %w", err)
-	}
-	return m, nil
-}
-
 // DockerfileContent reads just the Dockerfile: the inline one, the entry
-// of Files, or the file in Dir. Plans use it to decide what can build the
-// context without archiving the whole context.
+// of Files, or the file in Dir, through symbolic links inside the
+// context only. Plans use it to decide what can build the context
+// without archiving the whole context; Snapshot.DockerfileContent reads
+// the same bytes from the archive.
 func (s Source) DockerfileContent() ([]byte, error) {
 	if s.DockerfileInline != "" {
 		return []byte(s.DockerfileInline), nil
 	}
-	df := path.Clean(s.Dockerfile())
-	if s.Files != nil {
-		for p, content := range s.Files {
-			if path.Clean(p) == df {
-				return []byte(content), nil
-			}
-		}
-		return nil, &MissingDockerfileError{Path: df, In: "the context files"}
+	if err := checkRelative(s.Dockerfile()); err != nil {
+		return nil, fmt.Errorf("dockerfile path: %w", err)
 	}
-	return os.ReadFile(filepath.Join(s.Dir, filepath.FromSlash(df)))
+	t := s.tree()
+	r, err := resolveDockerfile(t.lstat, s.Dockerfile(), s.where())
+	if err != nil {
+		return nil, err
+	}
+	return t.readFile(r.path)
 }

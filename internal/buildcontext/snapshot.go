@@ -2,12 +2,14 @@ package buildcontext
 
 import (
 	"archive/tar"
+	"context"
 	"errors"
 	"fmt"
-	"github.com/klauspost/compress/gzip"
 	"io"
 	"os"
 	"path"
+
+	"github.com/klauspost/compress/gzip"
 )
 
 // Snapshot is a build context archived once into a temporary file. Every
@@ -19,19 +21,24 @@ import (
 type Snapshot struct {
 	// Summary describes the archive; Summary.SHA256 is the context hash.
 	Summary
-	// Dockerfile is the Dockerfile's path inside the archive.
+	// Dockerfile is the Dockerfile's path inside the archive, as
+	// configured; it may be a symbolic link (see DockerfileContent).
 	Dockerfile string
 	path       string
+	// builderOnly are the clean paths of the entries sent only for the
+	// builder (see Entry.BuilderOnly).
+	builderOnly map[string]bool
 }
 
 // Snapshot archives the source into a new file in dir (os.TempDir when
-// empty). Remove the snapshot when done.
-func (s Source) Snapshot(dir string) (*Snapshot, error) {
+// empty). Remove the snapshot when done. When ctx is done it stops with
+// ctx's error and leaves no file behind.
+func (s Source) Snapshot(ctx context.Context, dir string) (*Snapshot, error) {
 	f, err := os.CreateTemp(dir, "onesbuild-context-*.tar")
 	if err != nil {
 		return nil, fmt.Errorf("creating the context snapshot: %w", err)
 	}
-	sum, err := s.WriteTar(f)
+	sum, builderOnly, err := s.writeTar(ctx, f)
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
@@ -39,7 +46,7 @@ func (s Source) Snapshot(dir string) (*Snapshot, error) {
 		_ = os.Remove(f.Name())
 		return nil, err
 	}
-	return &Snapshot{Summary: sum, Dockerfile: path.Clean(s.Dockerfile()), path: f.Name()}, nil
+	return &Snapshot{Summary: sum, Dockerfile: path.Clean(s.Dockerfile()), path: f.Name(), builderOnly: builderOnly}, nil
 }
 
 // Open returns the uncompressed archive.
@@ -89,6 +96,27 @@ func (s *Snapshot) ReadFile(name string) ([]byte, error) {
 	return content, nil
 }
 
+// DockerfileContent returns the Dockerfile's content from the archive,
+// found as Source.DockerfileContent finds it in the source: through the
+// archive's symbolic links, inside the archive only. Executors read the
+// Dockerfile with it, so that a build reads the bytes its plan read.
+func (s *Snapshot) DockerfileContent() ([]byte, error) {
+	index, err := s.Index()
+	if err != nil {
+		return nil, err
+	}
+	r, err := resolveDockerfile(entriesLstat(index), s.Dockerfile, "the context snapshot")
+	if err != nil {
+		return nil, err
+	}
+	rc, err := s.OpenEntry(index[r.path])
+	if err != nil {
+		return nil, err
+	}
+	defer rc.Close()
+	return io.ReadAll(rc)
+}
+
 var errStopWalk = errors.New("stop walking")
 
 // Walk calls fn for every entry of the archive in order, with a reader of
@@ -136,34 +164,26 @@ type Entry struct {
 	Mode int64
 	Size int64
 	Link string
+	// BuilderOnly marks an entry the ignore file excludes that is sent
+	// all the same because the builder reads it: the Dockerfile, the
+	// ignore file, a link leading to either. COPY must not copy it, as
+	// Kaniko does not.
+	BuilderOnly bool
 	// offset is where a regular file's content starts in the archive.
 	offset int64
 }
 
-// countingReader counts the bytes read through it, to locate file
-// contents in the uncompressed archive.
-type countingReader struct {
-	r io.Reader
-	n int64
-}
-
-func (c *countingReader) Read(p []byte) (int, error) {
-	n, err := c.r.Read(p)
-	c.n += int64(n)
-	return n, err
-}
-
 // Index lists every entry of the snapshot by its clean relative path
 // (directories without their trailing slash), with where each file's
-// content lies, in one pass over the archive.
+// content lies, in one pass over the archive's headers: the tar reader
+// seeks past the contents.
 func (s *Snapshot) Index() (map[string]Entry, error) {
-	f, err := s.Open()
+	f, err := os.Open(s.path)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	cr := &countingReader{r: f}
-	tr := tar.NewReader(cr)
+	tr := tar.NewReader(f)
 	index := map[string]Entry{}
 	for {
 		hdr, err := tr.Next()
@@ -173,18 +193,26 @@ func (s *Snapshot) Index() (map[string]Entry, error) {
 		if err != nil {
 			return nil, fmt.Errorf("reading the context snapshot: %w", err)
 		}
-		index[path.Clean(hdr.Name)] = Entry{Type: hdr.Typeflag, Mode: hdr.Mode, Size: hdr.Size, Link: hdr.Linkname, offset: cr.n}
+		// The tar reader reads no further than a header: the content
+		// starts where the file is now.
+		offset, err := f.Seek(0, io.SeekCurrent)
+		if err != nil {
+			return nil, fmt.Errorf("reading the context snapshot: %w", err)
+		}
+		name := path.Clean(hdr.Name)
+		index[name] = Entry{Type: hdr.Typeflag, Mode: hdr.Mode, Size: hdr.Size, Link: hdr.Linkname, BuilderOnly: s.builderOnly[name], offset: offset}
 	}
 }
 
 // OpenEntry returns the content of a regular file found by Index.
-func (s *Snapshot) OpenEntry(e Entry) (io.ReadCloser, error) {
+// It reads from the start and at any offset.
+func (s *Snapshot) OpenEntry(e Entry) (ReadAtCloser, error) {
 	f, err := os.Open(s.path)
 	if err != nil {
 		return nil, err
 	}
 	return struct {
-		io.Reader
+		*io.SectionReader
 		io.Closer
 	}{io.NewSectionReader(f, e.offset, e.Size), f}, nil
 }

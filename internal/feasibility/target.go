@@ -47,8 +47,15 @@ type Target struct {
 	// ContextDir is the user's own context, built instead of the study's
 	// hello server; Dockerfile is its path inside ContextDir.
 	ContextDir, Dockerfile string
-	// StudyBinary is the hello server, linux, for the study's context.
-	StudyBinary []byte
+	// StudyBinary is the hello server, linux, for the study's context;
+	// StudyBinaries the same for each architecture of the two-platform
+	// builds (amd64, arm64).
+	StudyBinary   []byte
+	StudyBinaries map[string][]byte
+	// BaseImageMulti is the study's base image as an index of
+	// linux/amd64 and linux/arm64; without it the two-platform builds
+	// are not measured.
+	BaseImageMulti string
 	// StudyDockerfile is the study's Dockerfile.
 	StudyDockerfile string
 	// Harness, when set, is the harness's kind cluster, whose nodes are
@@ -233,6 +240,25 @@ echo "$s $e"`, host, scheme, port, n)
 // writeContext writes a context directory: the user's own, copied, or
 // the study's hello server with a run-specific trailer, as a code change
 // would make it.
+// TwoPlatforms are the platforms of the two-platform scenarios.
+var TwoPlatforms = []string{"linux/amd64", "linux/arm64"}
+
+// writeTwoPlatformContext writes the study's context for TwoPlatforms:
+// each binary under bin/<arch>/main, copied by COPY bin/${TARGETARCH}.
+func (t Target) writeTwoPlatformContext(dir, nonce string) error {
+	for arch, bin := range t.StudyBinaries {
+		p := filepath.Join(dir, "bin", arch, "main")
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			return err
+		}
+		if err := os.WriteFile(p, append(append([]byte(nil), bin...), []byte("\nonesbuild-feasibility "+nonce+"\n")...), 0o755); err != nil {
+			return err
+		}
+	}
+	df := "FROM " + t.BaseImageMulti + "\nARG TARGETARCH\nWORKDIR /usr/local/app\nCOPY bin/${TARGETARCH}/main /usr/local/app/main\nENTRYPOINT [\"/usr/local/app/main\"]\n"
+	return os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte(df), 0o644)
+}
+
 func (t Target) writeContext(dir, nonce string) error {
 	if t.ContextDir != "" {
 		return exec.Command("cp", "-a", t.ContextDir+"/.", dir).Run()

@@ -2,58 +2,33 @@ package imagefs
 
 import (
 	"archive/tar"
-	"bytes"
-	"io"
 	"strings"
 	"testing"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
-	"github.com/google/go-containerregistry/pkg/v1/tarball"
+
+	"github.com/onesbuild/terraform-provider-onesbuild/internal/imagefs/imagefstest"
 )
 
-type entry struct {
-	hdr     tar.Header
-	content string
-}
+type entry = imagefstest.Entry
 
-func layerOf(t *testing.T, entries ...entry) v1.Layer {
-	t.Helper()
-	var buf bytes.Buffer
-	tw := tar.NewWriter(&buf)
-	for _, e := range entries {
-		h := e.hdr
-		h.Size = int64(len(e.content))
-		if err := tw.WriteHeader(&h); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := io.WriteString(tw, e.content); err != nil {
-			t.Fatal(err)
-		}
-	}
-	tw.Close()
-	data := buf.Bytes()
-	l, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(data)), nil })
-	if err != nil {
-		t.Fatal(err)
-	}
-	return l
-}
+func layerOf(t *testing.T, entries ...entry) v1.Layer { return imagefstest.Layer(t, entries...) }
 
 func TestFilesAppliesLayersAndWhiteouts(t *testing.T) {
 	img, err := mutate.AppendLayers(empty.Image,
 		layerOf(t,
-			entry{hdr: tar.Header{Typeflag: tar.TypeDir, Name: "etc/", Mode: 0o755}},
-			entry{hdr: tar.Header{Typeflag: tar.TypeReg, Name: "etc/a", Mode: 0o644}, content: "a"},
-			entry{hdr: tar.Header{Typeflag: tar.TypeReg, Name: "etc/b", Mode: 0o600, Uid: 7}, content: "b"},
-			entry{hdr: tar.Header{Typeflag: tar.TypeDir, Name: "var/cache/", Mode: 0o750}},
-			entry{hdr: tar.Header{Typeflag: tar.TypeReg, Name: "var/cache/x", Mode: 0o644}, content: "x"},
+			entry{Header: tar.Header{Typeflag: tar.TypeDir, Name: "etc/", Mode: 0o755}},
+			entry{Header: tar.Header{Typeflag: tar.TypeReg, Name: "etc/a", Mode: 0o644}, Content: "a"},
+			entry{Header: tar.Header{Typeflag: tar.TypeReg, Name: "etc/b", Mode: 0o600, Uid: 7}, Content: "b"},
+			entry{Header: tar.Header{Typeflag: tar.TypeDir, Name: "var/cache/", Mode: 0o750}},
+			entry{Header: tar.Header{Typeflag: tar.TypeReg, Name: "var/cache/x", Mode: 0o644}, Content: "x"},
 		),
 		layerOf(t,
-			entry{hdr: tar.Header{Typeflag: tar.TypeReg, Name: "etc/.wh.a", Mode: 0o644}},
-			entry{hdr: tar.Header{Typeflag: tar.TypeReg, Name: "var/cache/.wh..wh..opq", Mode: 0o644}},
-			entry{hdr: tar.Header{Typeflag: tar.TypeSymlink, Name: "usr/bin/sh", Linkname: "busybox", Mode: 0o777}},
+			entry{Header: tar.Header{Typeflag: tar.TypeReg, Name: "etc/.wh.a", Mode: 0o644}},
+			entry{Header: tar.Header{Typeflag: tar.TypeReg, Name: "var/cache/.wh..wh..opq", Mode: 0o644}},
+			entry{Header: tar.Header{Typeflag: tar.TypeSymlink, Name: "usr/bin/sh", Linkname: "busybox", Mode: 0o777}},
 		),
 	)
 	if err != nil {

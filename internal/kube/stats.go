@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 )
 
@@ -86,7 +87,12 @@ type StatsSampler struct {
 	Node, Namespace, Pod, Container string
 	Interval                        time.Duration
 
-	mu       sync.Mutex
+	mu sync.Mutex
+	// capacity is the node's CPU in millicores, 0 when unknown: the
+	// kubelet's rate for a container that just started is sometimes
+	// computed over a sliver of time and comes out larger than the node
+	// (tens of cores on two), a reading no container can have.
+	capacity float64
 	peak     ContainerUsage
 	readings map[time.Time]bool
 	err      error
@@ -101,6 +107,10 @@ func (s *StatsSampler) Start(ctx context.Context) {
 	}
 	s.readings = map[time.Time]bool{}
 	s.stop, s.done = make(chan struct{}), make(chan struct{})
+	// list, not get: what the feasibility ClusterRole grants on nodes.
+	if l, err := s.Client.CoreV1().Nodes().List(ctx, metav1.ListOptions{FieldSelector: "metadata.name=" + s.Node}); err == nil && len(l.Items) == 1 {
+		s.capacity = float64(l.Items[0].Status.Capacity.Cpu().MilliValue())
+	}
 	go func() {
 		defer close(s.done)
 		t := time.NewTicker(s.Interval)
@@ -133,7 +143,7 @@ func (s *StatsSampler) sample(ctx context.Context) {
 	if u.MemoryBytes > s.peak.MemoryBytes {
 		s.peak.MemoryBytes = u.MemoryBytes
 	}
-	if u.MilliCPU > s.peak.MilliCPU {
+	if u.MilliCPU > s.peak.MilliCPU && plausibleCPU(u.MilliCPU, s.capacity) {
 		s.peak.MilliCPU = u.MilliCPU
 	}
 }
@@ -147,3 +157,7 @@ func (s *StatsSampler) Stop() (peak ContainerUsage, readings int, err error) {
 	defer s.mu.Unlock()
 	return s.peak, len(s.readings), s.err
 }
+
+// plausibleCPU tells a CPU reading a container on a node of capacity
+// millicores (0: unknown) can have.
+func plausibleCPU(milli, capacity float64) bool { return capacity == 0 || milli <= capacity }

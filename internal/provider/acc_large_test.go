@@ -20,9 +20,17 @@ import (
 )
 
 // largeContextBytes is the size of the incompressible context of
-// TestAccImageResource_largeContext: larger than the executor's default
-// 2Gi memory limit.
-const largeContextBytes = 3 << 30
+// TestAccImageResource_largeContext, and largeContextMemoryLimit the
+// executor's memory limit there: the context is twice the limit, as a
+// 3 GiB context was about 1.5 times the default 2Gi limit when it was
+// OOMKilled. The pair is scaled down so that the build writes about
+// 4 GiB to disk (the context on the host and in the pod, the copied
+// file, the new layer, the registry's copy), not 15 GiB, which filled a
+// CI machine's disk.
+const (
+	largeContextBytes       = 1 << 30
+	largeContextMemoryLimit = "512Mi"
+)
 
 // writeIncompressible writes n pseudo-random bytes, which no compressor
 // shrinks, generated at test time.
@@ -72,8 +80,9 @@ func sampleBuildPod(ctx context.Context, a *accEnv, repo string, stop <-chan str
 	return out
 }
 
-// TestAccImageResource_largeContext builds a 3 GiB incompressible context
-// under the default executor resources (2Gi memory limit).
+// TestAccImageResource_largeContext builds an incompressible context
+// twice as large as the executor's memory limit, which Kaniko's
+// compressed caching (off by default here) would hold in memory.
 func TestAccImageResource_largeContext(t *testing.T) {
 	a := newAccEnv(t)
 	ctx := context.Background()
@@ -88,11 +97,15 @@ resource "onesbuild_image" "large" {
   repository        = %q
   context_dir       = %q
   delete_on_destroy = true
+  resources {
+    requests = { cpu = "500m", memory = "256Mi" }
+    limits   = { memory = %q }
+  }
   timeouts {
     create = "30m"
   }
 }
-`, repo, dir)
+`, repo, dir, largeContextMemoryLimit)
 	stop := make(chan struct{})
 	peak := sampleBuildPod(ctx, a, repo, stop)
 	resource.Test(t, resource.TestCase{

@@ -40,6 +40,29 @@ func (a *accEnv) firstBuildPod(ctx context.Context) (*corev1.Pod, error) {
 	}
 }
 
+// waitForPodEnd waits until the pod's executor has terminated or the pod
+// is gone.
+func (a *accEnv) waitForPodEnd(ctx context.Context, name string, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	for time.Now().Before(deadline) {
+		p, err := a.client.CoreV1().Pods("default").Get(ctx, name, metav1.GetOptions{})
+		if err != nil || p.DeletionTimestamp != nil || p.Status.Phase == corev1.PodFailed || p.Status.Phase == corev1.PodSucceeded {
+			return nil
+		}
+		for _, cs := range p.Status.ContainerStatuses {
+			if cs.Name == kaniko.ContainerName && cs.State.Terminated != nil {
+				return nil
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+	return fmt.Errorf("pod %s still running after %s", name, timeout)
+}
+
 // waitForLogLine follows a pod's log until a line contains want.
 func (a *accEnv) waitForLogLine(ctx context.Context, pod, want string) error {
 	stream, err := a.client.CoreV1().Pods("default").GetLogs(pod, &corev1.PodLogOptions{Container: kaniko.ContainerName, Follow: true}).Stream(ctx)
@@ -56,8 +79,16 @@ func (a *accEnv) waitForLogLine(ctx context.Context, pod, want string) error {
 	return fmt.Errorf("log of %s ended without %q", pod, want)
 }
 
+// TestAccImageResource_podDeletedMidBuildIsRebuilt: a build pod deleted
+// at once (grace period 0, as a node lost) is built again in a new pod.
 func TestAccImageResource_podDeletedMidBuildIsRebuilt(t *testing.T) {
-	a := newAccEnv(t)
+	deletePodMidBuild(t, newAccEnv(t), new(int64), "lost-pod")
+}
+
+// deletePodMidBuild deletes the build pod while Kaniko runs a RUN step,
+// with the grace period given (nil: the pod's own), and requires the
+// image built in a new pod and no pod left.
+func deletePodMidBuild(t *testing.T, a *accEnv, grace *int64, name string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
 	deleted := make(chan string, 1)
@@ -67,11 +98,14 @@ func TestAccImageResource_podDeletedMidBuildIsRebuilt(t *testing.T) {
 			PreConfig: func() {
 				go func() {
 					pod, err := a.firstBuildPod(ctx)
+					if err == nil {
+						err = a.waitForLogLine(ctx, pod.Name, "RUN sleep")
+					}
 					if err != nil {
 						deleted <- ""
 						return
 					}
-					_ = a.client.CoreV1().Pods("default").Delete(ctx, pod.Name, metav1.DeleteOptions{GracePeriodSeconds: new(int64)})
+					_ = a.client.CoreV1().Pods("default").Delete(ctx, pod.Name, metav1.DeleteOptions{GracePeriodSeconds: grace})
 					deleted <- pod.Name
 				}()
 			},
@@ -79,9 +113,9 @@ func TestAccImageResource_podDeletedMidBuildIsRebuilt(t *testing.T) {
 resource "onesbuild_image" "lost" {
   repository        = %q
   context_files     = { "x" = "y" }
-  dockerfile_inline = "FROM %s\nRUN sleep 6\nCOPY x /x\n"
+  dockerfile_inline = "FROM %s\nRUN sleep 8\nCOPY x /x\n"
 }
-`, uniqueRepo(a, "lost-pod"), a.env.BaseImage),
+`, uniqueRepo(a, name), a.env.BaseImage),
 			Check: func(s *terraform.State) error {
 				var gone string
 				select {

@@ -11,7 +11,6 @@ import (
 	"regexp"
 	"runtime"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -46,38 +45,10 @@ type accEnv struct {
 	reg    *registry.Client
 }
 
-var (
-	accOnce   sync.Once
-	accShared *accEnv
-	accErr    error
-)
-
 func newAccEnv(t *testing.T) *accEnv {
 	t.Helper()
-	if os.Getenv("TF_ACC") == "" {
-		t.Skip("acceptance test: set TF_ACC=1 and bring the cluster up (make testacc does both)")
-	}
-	accOnce.Do(func() {
-		h := testcluster.New(testcluster.OptionsFromEnv(io.Discard))
-		env, err := testcluster.LoadEnv(h.EnvPath())
-		if err != nil {
-			accErr = err
-			return
-		}
-		_, client, err := kube.ClientsFromKubeconfig(env.Kubeconfig)
-		if err != nil {
-			accErr = err
-			return
-		}
-		accShared = &accEnv{env: env, client: client, reg: &registry.Client{
-			Hosts:    map[string]string{env.ClusterRegistry: env.HostRegistry},
-			Insecure: []string{env.ClusterRegistry},
-		}}
-	})
-	if accErr != nil {
-		t.Fatal(accErr)
-	}
-	return accShared
+	a := testcluster.RequireAcceptance(t)
+	return &accEnv{env: a.Env, client: a.Client, reg: a.Registry}
 }
 
 // removeKeptBuildPods deletes, when the test ends whatever its outcome,

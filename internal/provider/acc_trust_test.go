@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -27,16 +28,20 @@ import (
 
 	"github.com/onesbuild/terraform-provider-onesbuild/internal/build/kaniko"
 	"github.com/onesbuild/terraform-provider-onesbuild/internal/buildcontext"
+	"github.com/onesbuild/terraform-provider-onesbuild/internal/tfcli"
 )
 
 // cli runs the Terraform CLI the tests use on a working directory, with
-// the provider built from this tree through dev_overrides.
+// the provider built from this tree through dev_overrides: a tfcli.Dir
+// that fails the test on a provider bug, and in must on any failure.
 type cli struct {
 	t   *testing.T
-	bin string
-	dir string
-	rc  string
+	dir *tfcli.Dir
 }
+
+// providerSource is the provider's address, as dev_overrides and
+// required_providers name it.
+const providerSource = "onesbuild/onesbuild"
 
 func newCLI(t *testing.T) *cli {
 	t.Helper()
@@ -51,34 +56,36 @@ func newCLI(t *testing.T) *cli {
 		t.Fatalf("building the provider: %v\n%s", err, out)
 	}
 	rc := filepath.Join(work, "terraformrc")
-	overrides := fmt.Sprintf("provider_installation {\n  dev_overrides {\n    \"registry.terraform.io/onesbuild/onesbuild\" = %[1]q\n    \"registry.opentofu.org/onesbuild/onesbuild\" = %[1]q\n  }\n  direct {}\n}\n", plugins)
-	if err := os.WriteFile(rc, []byte(overrides), 0o644); err != nil {
+	if err := tfcli.WriteDevOverrides(rc, providerSource, plugins); err != nil {
 		t.Fatal(err)
 	}
 	dir := filepath.Join(work, "config")
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	return &cli{t: t, bin: bin, dir: dir, rc: rc}
+	return &cli{t: t, dir: &tfcli.Dir{CLI: bin, Path: dir, ConfigFile: rc}}
 }
 
 func (c *cli) write(config string) {
 	c.t.Helper()
-	full := "terraform {\n  required_providers {\n    onesbuild = { source = \"onesbuild/onesbuild\" }\n  }\n}\n" + config
-	if err := os.WriteFile(filepath.Join(c.dir, "main.tf"), []byte(full), 0o644); err != nil {
+	if err := c.dir.Write(tfcli.RequiredProvider("onesbuild", providerSource) + config); err != nil {
 		c.t.Fatal(err)
 	}
 }
 
-// run runs the CLI and returns its combined output; it fails the test
-// when the provider reports a bug in itself.
+// run runs the CLI and returns its combined output and the CLI's own
+// error (an *exec.ExitError when it exits non-zero), without the tail
+// tfcli adds: the whole output is there. It fails the test when the
+// provider reports a bug in itself.
 func (c *cli) run(args ...string) (string, error) {
 	c.t.Helper()
-	cmd := exec.Command(c.bin, append([]string{"-chdir=" + c.dir}, args...)...)
-	cmd.Env = append(os.Environ(), "TF_CLI_CONFIG_FILE="+c.rc, "TF_IN_AUTOMATION=1")
-	out, err := cmd.CombinedOutput()
+	out, err := c.dir.Run(context.Background(), args...)
 	if bytes.Contains(out, []byte("inconsistent final plan")) || bytes.Contains(out, []byte("This is a bug in the provider")) {
-		c.t.Fatalf("%s %s reported a provider bug:\n%s", filepath.Base(c.bin), strings.Join(args, " "), out)
+		c.t.Fatalf("%s %s reported a provider bug:\n%s", filepath.Base(c.dir.CLI), strings.Join(args, " "), out)
+	}
+	var failed *tfcli.Error
+	if errors.As(err, &failed) {
+		err = failed.Err
 	}
 	return string(out), err
 }
@@ -87,33 +94,22 @@ func (c *cli) must(args ...string) string {
 	c.t.Helper()
 	out, err := c.run(args...)
 	if err != nil {
-		c.t.Fatalf("%s %s: %v\n%s", filepath.Base(c.bin), strings.Join(args, " "), err, out)
+		c.t.Fatalf("%s %s: %v\n%s", filepath.Base(c.dir.CLI), strings.Join(args, " "), err, out)
 	}
 	return out
 }
 
 func (c *cli) stateAttr(resource, attr string) string {
 	c.t.Helper()
-	var state struct {
-		Values struct {
-			RootModule struct {
-				Resources []struct {
-					Address string         `json:"address"`
-					Values  map[string]any `json:"values"`
-				} `json:"resources"`
-			} `json:"root_module"`
-		} `json:"values"`
-	}
-	if err := json.Unmarshal([]byte(c.must("show", "-json")), &state); err != nil {
+	state, err := tfcli.ParseState([]byte(c.must("show", "-json")))
+	if err != nil {
 		c.t.Fatal(err)
 	}
-	for _, r := range state.Values.RootModule.Resources {
-		if r.Address == resource {
-			return fmt.Sprint(r.Values[attr])
-		}
+	r, ok := state.Resource(resource)
+	if !ok {
+		c.t.Fatalf("%s not in state", resource)
 	}
-	c.t.Fatalf("%s not in state", resource)
-	return ""
+	return fmt.Sprint(r.Values[attr])
 }
 
 // TestAccImageResource_contextChangesBetweenPlanAndApply saves plans,
@@ -131,7 +127,7 @@ resource "onesbuild_image" "app" {
 }
 `, uniqueRepo(a, "plan-apply"), dir))
 	hash := func() string {
-		sum, err := buildcontext.Source{Dir: dir}.Hash()
+		sum, err := buildcontext.Source{Dir: dir}.Hash(context.Background())
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -20,9 +20,37 @@ var buildAdvice = map[build.FailureReason]struct {
 	advice  string
 }{
 	build.ReasonInvalidRequest: {"Invalid Build Request", "", "Fix the resource arguments named in the error."},
-	build.ReasonSecretMissing: {"Registry Auth Secret Not Usable", "registry_auth_secret",
+	build.ReasonRegistrySecret: {"Registry Auth Secret Not Usable", "registry_auth_secret",
 		"Create the secret in the build namespace (kubectl create secret docker-registry <name> --docker-server=... -n <namespace>) " +
 			"or correct registry_auth_secret."},
+	build.ReasonBuildSecret: {"Build Secret Not Usable", "build_secret",
+		"Create the secret with that key in the build namespace (kubectl create secret generic <name> --from-file=<key>=<file> -n <namespace>), " +
+			"or correct secret_name and key in the build_secret block."},
+	build.ReasonContextCredentials: {"Context Credentials Secret Not Usable", "context_credentials_secret",
+		"Create the secret in the build namespace with the variables Kaniko reads to fetch the context (GIT_USERNAME and GIT_PASSWORD, " +
+			"AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, ...), or correct context_credentials_secret."},
+	build.ReasonQuotaTooSmall: {"Build Pod Exceeds The Namespace Quota", "resources",
+		"Lower the build's resources (resources.requests and resources.limits) below the ResourceQuota's hard limits, or raise the quota."},
+	build.ReasonContextChanged: {"Build Context Changed Since Plan", "context_dir",
+		"The plan showed the image that the context as it was then gives, and the files changed before the apply read them; nothing was " +
+			"built or pushed. Run terraform apply again: its plan shows the image the files give now. Keep the context still between plan and apply."},
+	build.ReasonPredictionMissed: {"Build Did Not Reach The Planned Digest", "executor",
+		"The plan computed the digest of this direct build, and the apply's build gave another (or could not run directly); nothing was pushed. " +
+			"Run terraform apply again. If it recurs with unchanged inputs, the build is not reproducible here: please report it, " +
+			"and set executor = \"kaniko\" meanwhile."},
+	build.ReasonQueueTimeout: {"Build Queue Timed Out", "",
+		"Every build slot (max_concurrent_builds in the provider block) stayed busy until this build's create timeout. " +
+			"Raise max_concurrent_builds, or timeouts.create on the resource."},
+	build.ReasonPlatform: {"Build Platform Unknown", "platform",
+		"Set platform on the resource (for example platform = \"linux/amd64\", the platform of the nodes that run the image), " +
+			"or use executor = \"kaniko\" or \"auto\": a Kaniko pod builds for the platform of the node it runs on. " +
+			"Listing nodes needs get and list on nodes (a ClusterRole); the namespaced Role of examples/rbac does not allow it."},
+	build.ReasonArchitecture: {"Executable Built For Another Platform", "",
+		"The image would fail to start with \"exec format error\". Rebuild the file for the image's platform as the error says, copy " +
+			"the right one, or set platform (platforms) to the platform the file is built for. If the file is not meant to run there " +
+			"(a download for another system), set skip_architecture_check = true."},
+	build.ReasonDockerfile: {"Dockerfile Not Buildable", "",
+		"Fix the instruction named in the error (a COPY source that is not in the context, a malformed value), then apply again."},
 	build.ReasonPodCreate: {"Build Pod Not Created", "",
 		"Check that the namespace exists and that the provider's credentials may create pods, pods/attach and read pods/log there, " +
 			"and that no quota or admission policy rejects the pod."},
@@ -113,6 +141,8 @@ func addBuildError(diags *diag.Diagnostics, err error, timeout time.Duration) {
 		fmt.Fprintf(&detail, "Kaniko was killed for running out of memory (exit code %d)", f.ExitCode)
 	case f.Reason == build.ReasonNotEligible:
 		detail.WriteString("The Dockerfile cannot be built without Kaniko: " + f.Message)
+	case f.Reason == build.ReasonContextChanged || f.Reason == build.ReasonPredictionMissed:
+		detail.WriteString("The apply would not build the image the plan showed")
 	default:
 		detail.WriteString("The build did not produce an image")
 	}

@@ -45,6 +45,7 @@ type imageDataSourceModel struct {
 	ContextSHA256   types.String `tfsdk:"context_sha256"`
 	ProviderVersion types.String `tfsdk:"provider_version"`
 	Source          types.String `tfsdk:"source"`
+	Platforms       types.List   `tfsdk:"platforms"`
 }
 
 func (d *imageDataSource) Metadata(_ context.Context, req datasource.MetadataRequest, resp *datasource.MetadataResponse) {
@@ -80,6 +81,8 @@ func (d *imageDataSource) Schema(_ context.Context, _ datasource.SchemaRequest, 
 			"context_sha256":   schema.StringAttribute{Computed: true, MarkdownDescription: "Build context hash recorded by `onesbuild_image`; null for images it did not build."},
 			"provider_version": schema.StringAttribute{Computed: true, MarkdownDescription: "Version of the provider that built the image; null for images it did not build."},
 			"source":           schema.StringAttribute{Computed: true, MarkdownDescription: "`" + build.LabelSource + "` label, when known."},
+			"platforms": schema.ListAttribute{Computed: true, ElementType: types.StringType,
+				MarkdownDescription: "Platforms of the image, as `os/arch[/variant]`: each image's of an index, sorted, or the image's own."},
 		},
 	}
 }
@@ -129,6 +132,9 @@ func (d *imageDataSource) Read(ctx context.Context, req datasource.ReadRequest, 
 	m.ContextSHA256 = optionalString(img.Labels[build.LabelContextSHA256])
 	m.ProviderVersion = optionalString(img.Labels[build.LabelProviderVersion])
 	m.Source = optionalString(img.Labels[build.LabelSource])
+	platforms, diags := types.ListValueFrom(ctx, types.StringType, append([]string{}, img.Platforms...))
+	resp.Diagnostics.Append(diags...)
+	m.Platforms = platforms
 	resp.Diagnostics.Append(resp.State.Set(ctx, &m)...)
 }
 

@@ -1,14 +1,10 @@
 package provider
 
 import (
-	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
 	"github.com/hashicorp/terraform-plugin-framework/attr"
-	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -29,6 +25,10 @@ type imageResourceModel struct {
 	Target                   types.String       `tfsdk:"target"`
 	Labels                   types.Map          `tfsdk:"labels"`
 	Platform                 types.String       `tfsdk:"platform"`
+	Platforms                types.Set          `tfsdk:"platforms"`
+	SkipArchitectureCheck    types.Bool         `tfsdk:"skip_architecture_check"`
+	RebuildOnBaseChange      types.Bool         `tfsdk:"rebuild_on_base_change"`
+	PlatformNodeSelectors    types.Map          `tfsdk:"platform_node_selectors"`
 	ExtraArgs                types.List         `tfsdk:"extra_args"`
 	Triggers                 types.Map          `tfsdk:"triggers"`
 	RegistryAuthSecret       types.String       `tfsdk:"registry_auth_secret"`
@@ -36,6 +36,7 @@ type imageResourceModel struct {
 	SkipTLSVerify            types.Bool         `tfsdk:"skip_tls_verify"`
 	Namespace                types.String       `tfsdk:"namespace"`
 	ServiceAccount           types.String       `tfsdk:"service_account"`
+	AutomountToken           types.Bool         `tfsdk:"automount_service_account_token"`
 	NodeSelector             types.Map          `tfsdk:"node_selector"`
 	KanikoImage              types.String       `tfsdk:"kaniko_image"`
 	DeleteOnDestroy          types.Bool         `tfsdk:"delete_on_destroy"`
@@ -61,6 +62,8 @@ type imageResourceModel struct {
 	Timings         types.Map    `tfsdk:"timings"`
 	ExecutorUsed    types.String `tfsdk:"executor_used"`
 	BaseImageDigest types.String `tfsdk:"base_image_digest"`
+	PlatformDigests types.Map    `tfsdk:"platform_digests"`
+	PlatformSizes   types.Map    `tfsdk:"platform_sizes_bytes"`
 }
 
 type buildSecretModel struct {
@@ -94,56 +97,81 @@ type tolerationModel struct {
 	TolerationSeconds types.Int64  `tfsdk:"toleration_seconds"`
 }
 
-// stringMap reads a map attribute; null gives nil.
-func stringMap(ctx context.Context, m types.Map, diags *diag.Diagnostics) map[string]string {
-	if m.IsNull() || m.IsUnknown() {
+// reading collects whether every value read was known.
+type reading struct{ known bool }
+
+func (r *reading) list(v types.List) []string {
+	values, known := listStrings(v)
+	r.known = r.known && known
+	return values
+}
+
+func (r *reading) strMap(v types.Map) map[string]string {
+	values, known := mapStrings(v)
+	r.known = r.known && known
+	return values
+}
+
+func (r *reading) set(v types.Set) []string {
+	values, known := listStrings(v)
+	r.known = r.known && known
+	return values
+}
+
+// nestedMap reads a map of maps of strings.
+func (r *reading) nestedMap(v types.Map) map[string]map[string]string {
+	if v.IsNull() {
 		return nil
 	}
-	out := map[string]string{}
-	diags.Append(m.ElementsAs(ctx, &out, false)...)
+	if v.IsUnknown() {
+		r.known = false
+		return nil
+	}
+	out := map[string]map[string]string{}
+	for k, e := range v.Elements() {
+		inner, ok := e.(types.Map)
+		if !ok {
+			r.known = false
+			continue
+		}
+		out[k] = r.strMap(inner)
+	}
 	return out
 }
 
-func stringList(ctx context.Context, l types.List, diags *diag.Diagnostics) []string {
-	if l.IsNull() || l.IsUnknown() {
-		return nil
+// check notes scalars that are unknown.
+func (r *reading) check(values ...attr.Value) {
+	for _, v := range values {
+		r.known = r.known && !v.IsUnknown()
 	}
-	var out []string
-	diags.Append(l.ElementsAs(ctx, &out, false)...)
-	return out
 }
 
-// contextSource returns the build context a configuration describes,
-// or ok=false for a context_url.
-func (m imageResourceModel) contextSource(ctx context.Context, diags *diag.Diagnostics) (src buildcontext.Source, ok bool) {
+// buildContext returns the build context a configuration describes.
+func (m imageResourceModel) buildContext(r *reading) build.Context {
+	r.check(m.ContextDir, m.ContextFiles, m.ContextURL, m.Dockerfile, m.DockerfileInline, m.ContextCredentialsSecret)
 	if !m.ContextURL.IsNull() {
-		return buildcontext.Source{}, false
+		return build.Context{URL: m.ContextURL.ValueString(), Dockerfile: m.Dockerfile.ValueString(), CredentialsSecret: m.ContextCredentialsSecret.ValueString()}
 	}
-	src = buildcontext.Source{
+	src := &buildcontext.Source{
 		Dir:              m.ContextDir.ValueString(),
 		DockerfilePath:   m.Dockerfile.ValueString(),
 		DockerfileInline: m.DockerfileInline.ValueString(),
 	}
 	if !m.ContextFiles.IsNull() {
-		src.Files = stringMap(ctx, m.ContextFiles, diags)
-		if src.Files == nil {
-			src.Files = map[string]string{}
-		}
+		src.Files = r.strMap(m.ContextFiles)
 	}
-	return src, true
+	return build.Context{Source: src, CredentialsSecret: m.ContextCredentialsSecret.ValueString()}
 }
 
-// contextInputsKnown reports whether everything the context hash depends
-// on is known at plan time.
-func (m imageResourceModel) contextInputsKnown() bool {
-	return !m.ContextDir.IsUnknown() && !m.ContextFiles.IsUnknown() && !m.ContextURL.IsUnknown() &&
-		!m.Dockerfile.IsUnknown() && !m.DockerfileInline.IsUnknown()
-}
-
-// urlContextHash stands in for a context the provider cannot read.
-func urlContextHash(url string) string {
-	sum := sha256.Sum256([]byte("context_url\x00" + url))
-	return "sha256:" + hex.EncodeToString(sum[:])
+// localContext returns the local context a configuration describes, or
+// ok=false for a context_url or a context that is not known yet.
+func (m imageResourceModel) localContext() (src buildcontext.Source, ok bool) {
+	r := reading{known: true}
+	c := m.buildContext(&r)
+	if c.Source == nil || !r.known {
+		return buildcontext.Source{}, false
+	}
+	return *c.Source, true
 }
 
 // taggedRefs lists repository:tag for each tag.
@@ -155,23 +183,28 @@ func taggedRefs(repository string, tags []string) types.List {
 	return types.ListValueMust(types.StringType, refs)
 }
 
-// spec maps the model onto a build spec. deadline bounds the build pod's
-// life on the cluster.
-func (m imageResourceModel) spec(ctx context.Context, p *providerData, deadline time.Duration, diags *diag.Diagnostics) build.Spec {
-	spec := build.Spec{
-		Executor:                 stringOr(m.Executor, p.defaultExecutor),
-		Namespace:                m.Namespace.ValueString(),
-		Repository:               m.Repository.ValueString(),
-		Tags:                     stringList(ctx, m.Tags, diags),
-		ContextURL:               m.ContextURL.ValueString(),
-		ContextCredentialsSecret: m.ContextCredentialsSecret.ValueString(),
-		Dockerfile:               m.Dockerfile.ValueString(),
-		BuildArgs:                stringMap(ctx, m.BuildArgs, diags),
-		Target:                   m.Target.ValueString(),
-		Labels:                   stringMap(ctx, m.Labels, diags),
-		Platform:                 m.Platform.ValueString(),
-		Reproducible:             m.Reproducible.ValueBool(),
-		Created:                  m.creationTime(),
+// spec maps the model onto a build spec, the same for plan and apply;
+// known is false while any value it reads is unknown. deadline bounds
+// the build pod's life on the cluster.
+func (m imageResourceModel) spec(p *providerData, deadline time.Duration) (spec build.Spec, known bool) {
+	r := reading{known: true}
+	r.check(m.Executor, m.Namespace, m.Repository, m.Target, m.Platform, m.SkipArchitectureCheck, m.Reproducible, m.CreationTime, m.RegistryAuthSecret,
+		m.Insecure, m.SkipTLSVerify, m.ServiceAccount, m.AutomountToken, m.KanikoImage, m.KeepBuildPod)
+	spec = build.Spec{
+		Executor:   stringOr(m.Executor, p.defaultExecutor),
+		Namespace:  stringOr(m.Namespace, p.namespace),
+		Repository: m.Repository.ValueString(),
+		Tags:       r.list(m.Tags),
+		Context:    m.buildContext(&r),
+		BuildArgs:  r.strMap(m.BuildArgs),
+		Target:     m.Target.ValueString(),
+		Labels:     r.strMap(m.Labels),
+		Platform:   m.Platform.ValueString(),
+		Platforms:  r.set(m.Platforms),
+
+		SkipArchitectureCheck: m.SkipArchitectureCheck.ValueBool(),
+		Reproducible:          m.Reproducible.ValueBool(),
+		Created:               m.creationTime(),
 		Registry: build.RegistryAccess{
 			AuthSecret:         m.RegistryAuthSecret.ValueString(),
 			Insecure:           m.Insecure.ValueBool(),
@@ -181,54 +214,59 @@ func (m imageResourceModel) spec(ctx context.Context, p *providerData, deadline 
 			ImageDownloadRetry: p.imageDownloadRetry,
 		},
 		Pod: build.PodOptions{
-			ServiceAccount: m.ServiceAccount.ValueString(),
-			NodeSelector:   stringMap(ctx, m.NodeSelector, diags),
-			Image:          stringOr(m.KanikoImage, p.kanikoImage),
-			ExtraArgs:      stringList(ctx, m.ExtraArgs, diags),
-			Deadline:       deadline,
-			KeepPod:        m.KeepBuildPod.ValueBool(),
+			ServiceAccount:               m.ServiceAccount.ValueString(),
+			AutomountServiceAccountToken: m.AutomountToken.ValueBool(),
+			NodeSelector:                 r.strMap(m.NodeSelector),
+			Image:                        stringOr(m.KanikoImage, p.kanikoImage),
+			ExtraArgs:                    r.list(m.ExtraArgs),
+			Deadline:                     deadline,
+			KeepPod:                      m.KeepBuildPod.ValueBool(),
 		},
 	}
-	if src, ok := m.contextSource(ctx, diags); ok {
-		spec.Source = &src
-	} else {
-		spec.ContextSHA256 = urlContextHash(spec.ContextURL)
+	if len(spec.Platforms) == 1 {
+		spec.Platform, spec.Platforms = spec.Platforms[0], nil
 	}
-	if spec.Namespace == "" {
-		spec.Namespace = p.namespace
-	}
+	spec.Pod.PlatformNodeSelectors = r.nestedMap(m.PlatformNodeSelectors)
 	for _, s := range m.BuildSecrets {
+		r.check(s.ID, s.SecretName, s.Key)
 		spec.Secrets = append(spec.Secrets, build.BuildSecret{ID: s.ID.ValueString(), SecretName: s.SecretName.ValueString(), Key: s.Key.ValueString()})
 	}
-	if m.Retention != nil && !m.Retention.KeepLast.IsNull() {
-		spec.Retention = &build.Retention{KeepLast: int(m.Retention.KeepLast.ValueInt64()), DryRun: m.Retention.DryRun.ValueBool()}
+	if m.Retention != nil {
+		r.check(m.Retention.KeepLast, m.Retention.DryRun)
+		if !m.Retention.KeepLast.IsNull() {
+			spec.Retention = &build.Retention{KeepLast: int(m.Retention.KeepLast.ValueInt64()), DryRun: m.Retention.DryRun.ValueBool()}
+		}
 	}
-	if m.Cache != nil && m.Cache.Enabled.ValueBool() {
-		spec.Pod.Cache = build.Cache{Enabled: true, Repo: m.Cache.Repo.ValueString(), BaseImageClaim: m.Cache.BaseImageClaim.ValueString()}
-		if ttl := m.Cache.TTL.ValueString(); ttl != "" {
-			spec.Pod.Cache.TTL, _ = time.ParseDuration(ttl) // validated in the schema
+	if m.Cache != nil {
+		r.check(m.Cache.Enabled, m.Cache.Repo, m.Cache.TTL, m.Cache.BaseImageClaim)
+		if m.Cache.Enabled.ValueBool() {
+			spec.Pod.Cache = build.Cache{Enabled: true, Repo: m.Cache.Repo.ValueString(), BaseImageClaim: m.Cache.BaseImageClaim.ValueString()}
+			if ttl := m.Cache.TTL.ValueString(); ttl != "" {
+				spec.Pod.Cache.TTL, _ = time.ParseDuration(ttl) // validated in the schema
+			}
 		}
 	}
 	if m.Resources != nil {
 		spec.Pod.Resources = corev1.ResourceRequirements{
-			Requests: quantities(stringMap(ctx, m.Resources.Requests, diags)),
-			Limits:   quantities(stringMap(ctx, m.Resources.Limits, diags)),
+			Requests: quantities(r.strMap(m.Resources.Requests)),
+			Limits:   quantities(r.strMap(m.Resources.Limits)),
 		}
 	}
 	for _, t := range m.Tolerations {
+		r.check(t.Key, t.Operator, t.Value, t.Effect, t.TolerationSeconds)
 		tol := corev1.Toleration{
 			Key:      t.Key.ValueString(),
 			Operator: corev1.TolerationOperator(t.Operator.ValueString()),
 			Value:    t.Value.ValueString(),
 			Effect:   corev1.TaintEffect(t.Effect.ValueString()),
 		}
-		if !t.TolerationSeconds.IsNull() {
+		if !t.TolerationSeconds.IsNull() && !t.TolerationSeconds.IsUnknown() {
 			s := t.TolerationSeconds.ValueInt64()
 			tol.TolerationSeconds = &s
 		}
 		spec.Pod.Tolerations = append(spec.Pod.Tolerations, tol)
 	}
-	return spec
+	return spec, r.known
 }
 
 // defaultCreationTime is the creation time of reproducible images: the

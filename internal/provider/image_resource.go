@@ -5,9 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework-validators/resourcevalidator"
+	"github.com/hashicorp/terraform-plugin-framework/attr"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
@@ -15,7 +17,6 @@ import (
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 
 	"github.com/onesbuild/terraform-provider-onesbuild/internal/build"
-	"github.com/onesbuild/terraform-provider-onesbuild/internal/build/direct"
 	"github.com/onesbuild/terraform-provider-onesbuild/internal/buildcontext"
 	"github.com/onesbuild/terraform-provider-onesbuild/internal/imageref"
 	"github.com/onesbuild/terraform-provider-onesbuild/internal/registry"
@@ -50,12 +51,13 @@ func (r *imageResource) ConfigValidators(context.Context) []resource.ConfigValid
 	}
 }
 
-// ModifyPlan decides what an apply will do. It never reads the build
-// context: Read records the hash of the context as it is now in private
-// state, and ModifyPlan compares that with the hash of what was built.
-// So the plan Terraform makes again during apply sees exactly what the
-// first plan saw, even if the context changes in between, and the hash
-// in state is always that of what was actually built.
+// ModifyPlan decides what an apply will do. It never hashes the build
+// context: Read records the hash of the context as
+// it is now in private state, and ModifyPlan compares that with the hash
+// of what was built. So the plan Terraform makes again during apply sees
+// exactly what the first plan saw, even if the context changes in
+// between, and the hash in state is always that of what was actually
+// built.
 func (r *imageResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
 	if req.Plan.Raw.IsNull() {
 		return // destroy
@@ -68,19 +70,17 @@ func (r *imageResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanR
 	if plan.Namespace.IsUnknown() && r.p != nil {
 		plan.Namespace = types.StringValue(r.p.namespace)
 	}
-	if !plan.Tags.IsUnknown() && !plan.Repository.IsUnknown() {
-		plan.TaggedRefs = taggedRefs(plan.Repository.ValueString(), stringList(ctx, plan.Tags, &resp.Diagnostics))
+	if tags, known := listStrings(plan.Tags); known && !plan.Repository.IsUnknown() {
+		plan.TaggedRefs = taggedRefs(plan.Repository.ValueString(), tags)
 	} else {
 		plan.TaggedRefs = types.ListUnknown(types.StringType)
 	}
 	// A context that cannot be built fails at plan, not halfway through
 	// an apply. This only looks at paths; it reads no file content.
-	if plan.contextInputsKnown() {
-		if src, ok := plan.contextSource(ctx, &resp.Diagnostics); ok {
-			if err := src.Validate(); err != nil {
-				addContextError(&resp.Diagnostics, src, err)
-				return
-			}
+	if src, ok := plan.localContext(); ok {
+		if err := src.Validate(); err != nil {
+			addContextError(&resp.Diagnostics, src, err)
+			return
 		}
 	}
 
@@ -89,8 +89,14 @@ func (r *imageResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanR
 	}
 
 	if req.State.Raw.IsNull() {
+		// A create, or the new instance of a replacement, which
+		// Terraform plans as a create with the old instance's private
+		// state.
 		plan.ContextSHA256 = types.StringUnknown()
-		r.planExecutor(ctx, &plan, &resp.Diagnostics)
+		r.planBuild(ctx, &plan, &resp.Diagnostics)
+		if !resp.Diagnostics.HasError() {
+			r.planDigest(ctx, req, &plan)
+		}
 		resp.Diagnostics.Append(resp.Plan.Set(ctx, &plan)...)
 		return
 	}
@@ -103,7 +109,9 @@ func (r *imageResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanR
 		// A new build decides the executor and base again; otherwise
 		// they stay what they were.
 		if len(resp.RequiresReplace) > 0 {
-			r.planExecutor(ctx, &plan, &resp.Diagnostics)
+			// Terraform plans the new instance again as a create, where
+			// its digest may be predicted (planDigest).
+			r.planBuild(ctx, &plan, &resp.Diagnostics)
 			resp.Diagnostics.Append(resp.Plan.Set(ctx, &plan)...)
 		}
 	}()
@@ -118,61 +126,73 @@ func (r *imageResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanR
 	default:
 		plan.ContextSHA256 = state.ContextSHA256
 	}
+	planBaseRebuild(ctx, plan, state, req.Private, resp)
 	resp.Diagnostics.Append(resp.Plan.Set(ctx, &plan)...)
 }
 
-// planExecutor decides at plan time what builds the image: a Dockerfile
-// that executor = "direct" cannot perform is an error naming the
-// instruction and its line; with "auto" it is planned for Kaniko.
-// Only the Dockerfile is read, never the rest of the context.
-func (r *imageResource) planExecutor(ctx context.Context, plan *imageResourceModel, diags *diag.Diagnostics) {
+// planBuild asks the engine, with the spec the apply will build, what
+// will build the image: a Dockerfile that executor = "direct" cannot
+// perform is an error naming the instruction and its line; with "auto"
+// it is planned for Kaniko. The Dockerfile is read, and the architecture
+// check reads the headers of the files it copies; the context is not
+// archived or hashed, and nothing planned depends on the files.
+func (r *imageResource) planBuild(ctx context.Context, plan *imageResourceModel, diags *diag.Diagnostics) {
 	plan.BaseImageDigest = types.StringUnknown()
-	executor := plan.Executor.ValueString()
-	switch {
-	case plan.Executor.IsUnknown():
-		plan.ExecutorUsed = types.StringUnknown()
-		return
-	case executor == build.ExecutorKaniko:
-		plan.ExecutorUsed = types.StringValue(build.ExecutorKaniko)
-		return
-	}
 	plan.ExecutorUsed = types.StringUnknown()
-	if !plan.contextInputsKnown() || plan.BuildArgs.IsUnknown() || plan.Target.IsUnknown() {
+	if r.p == nil || plan.Executor.IsUnknown() {
 		return // decided at apply
 	}
-	spec := build.Spec{ContextURL: plan.ContextURL.ValueString(), BuildArgs: stringMap(ctx, plan.BuildArgs, diags), Target: plan.Target.ValueString()}
-	for range plan.BuildSecrets {
-		spec.Secrets = append(spec.Secrets, build.BuildSecret{})
+	spec, known := plan.spec(r.p, 0)
+	decided, err := planExecutor(ctx, r.p.engine(tflogLogger{ctx: ctx}), spec, known)
+	if err != nil {
+		addPlanError(diags, err)
+		return
 	}
-	var dockerfile []byte
-	if src, ok := plan.contextSource(ctx, diags); ok {
-		var err error
-		if dockerfile, err = src.DockerfileContent(); err != nil {
-			addContextError(diags, src, err)
-			return
+	if decided.NotDirect != "" {
+		tflog.Info(ctx, "executor auto: this Dockerfile will be built with Kaniko", map[string]any{"reason": decided.NotDirect})
+	}
+	if decided.Executor != "" {
+		plan.ExecutorUsed = types.StringValue(decided.Executor)
+	}
+}
+
+// planExecutor is the engine's plan for a spec; a spec with unknown
+// values is planned at apply, except that Kaniko builds whatever the
+// values turn out to be.
+func planExecutor(ctx context.Context, engine build.Executor, spec build.Spec, known bool) (build.Plan, error) {
+	if !known {
+		if spec.Executor == build.ExecutorKaniko {
+			return build.Plan{Executor: build.ExecutorKaniko}, nil
 		}
+		return build.Plan{}, nil
 	}
-	err := direct.Check(dockerfile, spec)
-	switch {
-	case err == nil && executor == build.ExecutorDirect:
-		plan.ExecutorUsed = types.StringValue(build.ExecutorDirect)
-	case err == nil:
-		// auto: direct if the registry answers at apply time.
-	case executor == build.ExecutorAuto:
-		tflog.Info(ctx, "executor auto: this Dockerfile will be built with Kaniko", map[string]any{"reason": err.Error()})
-		plan.ExecutorUsed = types.StringValue(build.ExecutorKaniko)
-	default:
+	return engine.Plan(ctx, spec)
+}
+
+// addPlanError reports a spec the engine will not build.
+func addPlanError(diags *diag.Diagnostics, err error) {
+	var f *build.Failure
+	if errors.As(err, &f) && f.Reason == build.ReasonNotEligible {
 		diags.AddAttributeError(path.Root("executor"), "Dockerfile Not Eligible For A Direct Build",
 			fmt.Sprintf("executor = \"direct\" builds without a pod, which only works for Dockerfiles that copy files onto a base image "+
-				"and set configuration; this one does more: %v.\n\n"+
-				"Use executor = \"kaniko\", or executor = \"auto\" to build directly whenever the Dockerfile allows it.\n\nOriginal error: %v", err, err))
+				"and set configuration; this one does more: %s.\n\n"+
+				"Use executor = \"kaniko\", or executor = \"auto\" to build directly whenever the Dockerfile allows it.\n\nOriginal error: %v", f.Message, err))
+		return
 	}
+	addBuildError(diags, err, 0)
 }
 
 func addContextError(diags *diag.Diagnostics, src buildcontext.Source, err error) {
 	var missing *buildcontext.MissingDockerfileError
 	var duplicate *buildcontext.DuplicateFileError
+	var outside *buildcontext.DockerfileOutsideContextError
 	switch {
+	case errors.As(err, &outside):
+		diags.AddAttributeError(path.Root("dockerfile"), "Dockerfile Outside The Build Context",
+			fmt.Sprintf("The Dockerfile %q is a symbolic link, through %q, to %q, which is outside the build context. Builds read only what "+
+				"the context holds, so neither executor could read it.\n\n"+
+				"Point dockerfile at a file inside the context, make the link relative to a file inside it, or copy the Dockerfile in.\n\n"+
+				"Original error: %v", outside.Path, outside.Link, outside.Target, err))
 	case errors.As(err, &missing):
 		at := path.Root("dockerfile")
 		diags.AddAttributeError(at, "Dockerfile Not Found In Context",
@@ -211,17 +231,50 @@ func (r *imageResource) Create(ctx context.Context, req resource.CreateRequest, 
 
 	// The pod's own deadline is a backstop for a provider that dies
 	// mid-build; the provider's timeout must fire first.
-	spec := plan.spec(ctx, r.p, timeout+podDeadlineMargin, &resp.Diagnostics)
-	if resp.Diagnostics.HasError() {
-		return
-	}
+	spec, _ := plan.spec(r.p, timeout+podDeadlineMargin)
+	spec.Pin = pinOf(plan)
 	res, err := r.p.engine(tflogLogger{ctx: ctx}).Build(ctx, spec)
+	r.takePrediction(req.Config.Raw.String())
 	addBuildWarnings(&resp.Diagnostics, res)
 	if err != nil {
 		addBuildError(&resp.Diagnostics, err, timeout)
+		if res != nil && res.Digest != "" && len(res.Tags) > 0 {
+			// Something was pushed before the build failed: the state
+			// tracks it (Terraform taints the resource), so destroy and
+			// retention see it.
+			r.recordPushed(spec, res)
+			r.setBuilt(ctx, &plan, spec, res, &resp.Diagnostics)
+			resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
+		}
 		return
 	}
+	r.recordPushed(spec, res)
+	r.setBuilt(ctx, &plan, spec, res, &resp.Diagnostics)
+	switch size, err := r.imageSize(ctx, spec.Repository, res); {
+	case err != nil:
+		addRegistryWarning(&resp.Diagnostics, r.p.registry, spec.Repository, err)
+	default:
+		plan.ImageSizeBytes = types.Int64Value(size)
+		plan.PlatformDigests, plan.PlatformSizes = platformMaps(res.PlatformDigests, res.PlatformSizes)
+	}
+	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
+	// What was built is what is there now, as far as this apply knows.
+	resp.Diagnostics.Append(resp.Private.SetKey(ctx, privateKeyCurrentContext, nil)...)
+}
 
+// recordPushed notes what a build pushed, for the destroy of the
+// instance it replaces later in this apply (see Delete).
+func (r *imageResource) recordPushed(spec build.Spec, res *build.Result) {
+	r.p.pushed.add(spec.Repository, res.Digest, res.Tags)
+	if spec.Retention != nil {
+		r.p.pushed.addHistory(spec.Repository, registry.HistoryKey(spec.Repository, spec.Tags))
+	}
+}
+
+// setBuilt records a build's result in the model: the image, what it
+// was built from and how. The tags are those pushed, when a build
+// failed after its first.
+func (r *imageResource) setBuilt(ctx context.Context, plan *imageResourceModel, spec build.Spec, res *build.Result, diags *diag.Diagnostics) {
 	ref := imageref.Ref{Repository: spec.Repository, Digest: res.Digest}
 	plan.Digest = types.StringValue(res.Digest)
 	plan.ImageRef = types.StringValue(ref.String())
@@ -239,24 +292,68 @@ func (r *imageResource) Create(ctx context.Context, req resource.CreateRequest, 
 		plan.BaseImageDigest = types.StringValue(res.BaseImageDigest)
 	}
 	plan.ImageSizeBytes = types.Int64Null()
-	switch size, err := r.imageSize(ctx, spec.Repository, res); {
-	case err != nil:
-		addRegistryWarning(&resp.Diagnostics, r.p.registry, spec.Repository, err)
-	default:
-		plan.ImageSizeBytes = types.Int64Value(size)
+	plan.PlatformDigests, plan.PlatformSizes = platformMaps(res.PlatformDigests, res.PlatformSizes)
+	pushed := map[string]bool{}
+	for _, t := range res.Tags {
+		pushed[t] = true
 	}
-	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
-	// What was built is what is there now, as far as this apply knows.
-	resp.Diagnostics.Append(resp.Private.SetKey(ctx, privateKeyCurrentContext, nil)...)
+	var tags []string
+	for _, t := range spec.Tags {
+		if pushed[t] {
+			tags = append(tags, t)
+		}
+	}
+	plan.TaggedRefs = taggedRefs(spec.Repository, tags)
+}
+
+// platformMaps are a multi-platform build's digests and sizes as state;
+// null for an image of one platform.
+func platformMaps(digests map[string]string, sizes map[string]int64) (types.Map, types.Map) {
+	if len(digests) == 0 {
+		return types.MapNull(types.StringType), types.MapNull(types.Int64Type)
+	}
+	d := map[string]attr.Value{}
+	for p, v := range digests {
+		d[p] = types.StringValue(v)
+	}
+	z := map[string]attr.Value{}
+	for p, v := range sizes {
+		z[p] = types.Int64Value(v)
+	}
+	return types.MapValueMust(types.StringType, d), types.MapValueMust(types.Int64Type, z)
 }
 
 // imageSize is the pushed image's compressed size: known to a direct
 // build, asked of the registry after a Kaniko build.
+// For an index, the sum of its images', each asked of the registry when
+// the executor did not report them.
 func (r *imageResource) imageSize(ctx context.Context, repo string, res *build.Result) (int64, error) {
 	if res.ImageSize > 0 {
 		return res.ImageSize, nil
 	}
+	if len(res.PlatformDigests) > 0 {
+		sizes, total, err := r.platformSizes(ctx, repo, res.PlatformDigests)
+		if err == nil {
+			res.PlatformSizes = sizes
+		}
+		return total, err
+	}
 	return r.p.registry.Size(ctx, repo, res.Digest)
+}
+
+// platformSizes reads the size of each platform's image of an index; a
+// missing image is registry.ErrNotFound.
+func (r *imageResource) platformSizes(ctx context.Context, repo string, digests map[string]string) (map[string]int64, int64, error) {
+	sizes, total := map[string]int64{}, int64(0)
+	for p, d := range digests {
+		size, err := r.p.registry.Size(ctx, repo, d)
+		if err != nil {
+			return nil, 0, fmt.Errorf("the %s image: %w", p, err)
+		}
+		sizes[p] = size
+		total += size
+	}
+	return sizes, total, nil
 }
 
 func (r *imageResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
@@ -265,7 +362,9 @@ func (r *imageResource) Read(ctx context.Context, req resource.ReadRequest, resp
 	if resp.Diagnostics.HasError() {
 		return
 	}
+	recordReadNonce(ctx, resp)
 	r.recordCurrentContext(ctx, state, resp)
+	r.recordBaseNow(ctx, state, resp)
 	repo, digest := state.Repository.ValueString(), state.Digest.ValueString()
 	size, err := r.p.registry.Size(ctx, repo, digest)
 	switch {
@@ -278,7 +377,23 @@ func (r *imageResource) Read(ctx context.Context, req resource.ReadRequest, resp
 		return
 	}
 	state.ImageSizeBytes = types.Int64Value(size)
-	tags := stringList(ctx, state.Tags, &resp.Diagnostics)
+	if digests, _ := mapStrings(state.PlatformDigests); len(digests) > 0 {
+		// An index: every platform's image must be there too.
+		sizes, total, err := r.platformSizes(ctx, repo, digests)
+		switch {
+		case errors.Is(err, registry.ErrNotFound):
+			tflog.Warn(ctx, "an image of the index is no longer in the registry; removing it from state so the next apply rebuilds it",
+				map[string]any{"image_ref": state.ImageRef.ValueString(), "error": err.Error()})
+			resp.State.RemoveResource(ctx)
+			return
+		case err != nil:
+			addRegistryWarning(&resp.Diagnostics, r.p.registry, repo, err)
+			return
+		}
+		state.ImageSizeBytes = types.Int64Value(total)
+		_, state.PlatformSizes = platformMaps(digests, sizes)
+	}
+	tags, _ := listStrings(state.Tags)
 	var kept []string
 	for _, tag := range tags {
 		got, err := r.p.registry.ResolveTag(ctx, repo, tag)
@@ -306,11 +421,11 @@ func (r *imageResource) Read(ctx context.Context, req resource.ReadRequest, resp
 // dockerfile_inline alone) are part of the configuration, whose changes
 // replace the image directly.
 func (r *imageResource) recordCurrentContext(ctx context.Context, state imageResourceModel, resp *resource.ReadResponse) {
-	if state.ContextDir.IsNull() || state.ContextDir.ValueString() == "" {
+	if r.p == nil || state.ContextDir.IsNull() || state.ContextDir.ValueString() == "" {
 		return
 	}
-	src, _ := state.contextSource(ctx, &resp.Diagnostics)
-	sum, err := src.Hash()
+	src, _ := state.localContext()
+	sum, err := r.p.contextHashes.Hash(ctx, src)
 	if err != nil {
 		// ModifyPlan reports an unreadable context with the configuration
 		// at hand; a stale hash must not linger meanwhile.
@@ -336,6 +451,7 @@ func (r *imageResource) Update(ctx context.Context, req resource.UpdateRequest, 
 	plan.ID, plan.Digest, plan.ImageRef = state.ID, state.Digest, state.ImageRef
 	plan.BuildPod, plan.Timings, plan.ImageSizeBytes = state.BuildPod, state.Timings, state.ImageSizeBytes
 	plan.ExecutorUsed, plan.BaseImageDigest = state.ExecutorUsed, state.BaseImageDigest
+	plan.PlatformDigests, plan.PlatformSizes = state.PlatformDigests, state.PlatformSizes
 	if plan.BuildPod.IsUnknown() {
 		plan.BuildPod = types.StringNull()
 	}
@@ -343,7 +459,8 @@ func (r *imageResource) Update(ctx context.Context, req resource.UpdateRequest, 
 		plan.Timings = types.MapNull(types.Float64Type)
 	}
 	repo, digest := plan.Repository.ValueString(), plan.Digest.ValueString()
-	for _, tag := range stringList(ctx, plan.Tags, &resp.Diagnostics) {
+	tags, _ := listStrings(plan.Tags)
+	for _, tag := range tags {
 		if got, err := r.p.registry.ResolveTag(ctx, repo, tag); err == nil && got == digest {
 			continue
 		}
@@ -358,15 +475,15 @@ func (r *imageResource) Update(ctx context.Context, req resource.UpdateRequest, 
 	}
 	if plan.ContextSHA256.IsUnknown() {
 		plan.ContextSHA256 = state.ContextSHA256
-		if src, ok := plan.contextSource(ctx, &resp.Diagnostics); ok {
-			sum, err := src.Hash()
+		if src, ok := plan.localContext(); ok {
+			sum, err := r.p.contextHashes.Hash(ctx, src)
 			if err != nil {
 				addContextError(&resp.Diagnostics, src, err)
 				return
 			}
 			plan.ContextSHA256 = types.StringValue(sum.SHA256)
 		} else {
-			plan.ContextSHA256 = types.StringValue(urlContextHash(plan.ContextURL.ValueString()))
+			plan.ContextSHA256 = types.StringValue(build.URLHash(plan.ContextURL.ValueString()))
 		}
 	}
 	if adopting(ctx, req.Private) {
@@ -375,20 +492,82 @@ func (r *imageResource) Update(ctx context.Context, req resource.UpdateRequest, 
 	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
 }
 
+// Delete hands a resource's retention history over to whoever builds
+// in its repository next, and with delete_on_destroy removes its image,
+// but only what belongs to it alone: an image another tag points at
+// (another resource, a person's "stable") keeps, losing only this
+// resource's tags, and an image a replacement just pushed (the same
+// digest) keeps, losing only this resource's tags the replacement did
+// not push (a change of tags). A history key a build of this apply pushed (a
+// create_before_destroy replacement with the same repository and tags)
+// is the replacement's, and is not handed over. The history is released
+// before the image is deleted, so that the release knows the image's
+// build time (see registry.ReleaseHistory); the delete counts the tags
+// released as this resource's own.
 func (r *imageResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
 	var state imageResourceModel
 	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
-	if resp.Diagnostics.HasError() || !state.DeleteOnDestroy.ValueBool() {
+	if resp.Diagnostics.HasError() {
 		return
 	}
-	err := r.p.registry.Delete(ctx, state.Repository.ValueString(), state.Digest.ValueString())
+	repo, digest := state.Repository.ValueString(), state.Digest.ValueString()
+	tags, _ := listStrings(state.Tags)
+	key := registry.HistoryKey(repo, tags)
+	switch {
+	case state.Retention == nil || state.Retention.KeepLast.IsNull():
+	case r.p.pushed.hasHistory(repo, key):
+		tflog.Info(ctx, "a build of this apply with the same repository and tags (the replacement) owns the build history; not handing it over",
+			map[string]any{"repository": repo})
+	default:
+		if err := r.p.registry.ReleaseHistory(ctx, repo, key, digest); err != nil {
+			resp.Diagnostics.AddWarning("Build History Not Released",
+				fmt.Sprintf("retention is set, so this resource's history tags in %s should be handed to the next build in the repository "+
+					"(which prunes them), and the registry refused or could not be reached (contacted as %s). They stay as they are.\n\n"+
+					"Original error: %v", repo, r.p.registry.Address(repo), err))
+		}
+	}
+	if !state.DeleteOnDestroy.ValueBool() || digest == "" {
+		return
+	}
+	peerTags, peer := r.p.pushed.tagsOf(repo, digest)
+	d, err := r.p.registry.DeleteOwned(ctx, repo, digest, registry.Ownership{Tags: tags, HistoryKey: key, PushedByPeer: peer, PeerTags: peerTags})
 	if err != nil {
 		resp.Diagnostics.AddError("Image Not Deleted From Registry",
 			fmt.Sprintf("delete_on_destroy is set, so the manifest %s must be deleted, and the registry refused or could not be reached "+
 				"(contacted as %s).\n\nMake the registry reachable from this machine (registry_hosts in the provider block) and allow deletes "+
 				"(for the distribution registry: storage.delete.enabled), or set delete_on_destroy = false to keep the image.\n\nOriginal error: %v",
-				state.ImageRef.ValueString(), r.p.registry.Address(state.Repository.ValueString()), err))
+				state.ImageRef.ValueString(), r.p.registry.Address(repo), err))
+		return
 	}
+	if len(d.KeptChildren) > 0 {
+		kept := make([]string, len(d.KeptChildren))
+		for i, k := range d.KeptChildren {
+			kept[i] = k.Digest + " (" + k.Because + ")"
+		}
+		resp.Diagnostics.AddWarning("Platform Images Kept In Registry",
+			fmt.Sprintf("delete_on_destroy is set, and the index %s was deleted with the platform images only it used; these images it listed "+
+				"are used by something else, so they stay: %s.\n\nNothing to do: each is deleted with the last resource that uses it.",
+				state.ImageRef.ValueString(), strings.Join(kept, ", ")))
+	}
+	if !d.Deleted && d.KeptBecause != "" {
+		resp.Diagnostics.AddWarning("Image Kept In Registry", imageKeptDetail(state.ImageRef.ValueString(), d))
+	}
+}
+
+// imageKeptDetail explains a kept image: why, which of the resource's
+// tags went, and which stay where the registry does not delete tags,
+// with what that means for the image's last user.
+func imageKeptDetail(ref string, d registry.Deletion) string {
+	detail := fmt.Sprintf("delete_on_destroy is set, and %s was kept because %s", ref, d.KeptBecause)
+	if len(d.Untagged) > 0 {
+		detail += "; this resource's tags were removed: " + strings.Join(d.Untagged, ", ")
+	}
+	if len(d.Left) == 0 {
+		return detail + ".\n\nNothing to do: the image is deleted with the last resource that uses it."
+	}
+	return detail + fmt.Sprintf(".\n\nThe registry does not delete tags, so these of this resource's tags stay, pointing at the image: %s. "+
+		"While they do, they count as another user of it: the last resource that uses it keeps it on destroy, with a warning naming them. "+
+		"Remove them, or point them at another image, outside Terraform to have the image deleted then.", strings.Join(d.Left, ", "))
 }
 
 func (r *imageResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {

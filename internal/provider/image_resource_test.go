@@ -30,8 +30,8 @@ var digestPattern = regexp.MustCompile(`^sha256:[a-f0-9]{64}$`)
 // adoptedOnImport are the attributes an import cannot know: they come
 // from the configuration, or from a build, on the first apply after it.
 var adoptedOnImport = []string{
-	"base_image_digest", "build_pod", "context_dir", "context_sha256", "creation_time", "delete_on_destroy", "dockerfile",
-	"executor", "executor_used", "insecure", "keep_build_pod", "namespace", "reproducible", "resources", "skip_tls_verify",
+	"automount_service_account_token", "base_image_digest", "skip_architecture_check", "build_pod", "context_dir", "context_sha256", "creation_time", "delete_on_destroy", "dockerfile",
+	"executor", "executor_used", "insecure", "keep_build_pod", "namespace", "rebuild_on_base_change", "reproducible", "resources", "skip_tls_verify",
 	"tagged_refs", "tags", "timings", "timeouts",
 }
 
@@ -64,7 +64,7 @@ resource "onesbuild_image" "app" {
 
 func hashOf(t *testing.T, dir string) string {
 	t.Helper()
-	sum, err := buildcontext.Source{Dir: dir}.Hash()
+	sum, err := buildcontext.Source{Dir: dir}.Hash(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -106,7 +106,7 @@ func TestImageResource_lifecycle(t *testing.T) {
 						knownvalue.StringExact(repo + ":latest"), knownvalue.StringExact(repo + ":v1"),
 					})),
 					statecheck.ExpectKnownValue("onesbuild_image.app", tfjsonpath.New("namespace"), knownvalue.StringExact("builds")),
-					statecheck.ExpectKnownValue("onesbuild_image.app", tfjsonpath.New("build_pod"), knownvalue.StringRegexp(regexp.MustCompile(`^builds/onesbuild-new-image-\d+$`))),
+					statecheck.ExpectKnownValue("onesbuild_image.app", tfjsonpath.New("build_pod"), knownvalue.StringRegexp(regexp.MustCompile(`^builds/onesbuild-new-image-[0-9a-f]{10}$`))),
 					statecheck.ExpectKnownValue("onesbuild_image.app", tfjsonpath.New("image_size_bytes"), knownvalue.NotNull()),
 					statecheck.ExpectKnownValue("onesbuild_image.app", tfjsonpath.New("timings").AtMapKey("total"), knownvalue.NotNull()),
 					statecheck.ExpectKnownValue("onesbuild_image.app", tfjsonpath.New("timings").AtMapKey("executor_start"), knownvalue.NotNull()),
@@ -323,6 +323,24 @@ resource "onesbuild_image" "app" {
 func TestImageResource_planValidation(t *testing.T) {
 	dir := writeContext(t)
 	missing := filepath.Join(dir, "does-not-exist")
+	// A Dockerfile linked to a file outside the context: its content
+	// (here the word SECRET) must not reach the plan.
+	outside := filepath.Join(t.TempDir(), "elsewhere")
+	if err := os.WriteFile(outside, []byte("SECRET is the first word\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	linked := writeContext(t)
+	up, err := filepath.Rel(linked, outside)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(up, filepath.Join(linked, "Linked.Dockerfile")); err != nil {
+		t.Fatal(err)
+	}
+	escape := writeContext(t)
+	if err := os.WriteFile(filepath.Join(escape, "Dockerfile"), []byte("FROM "+clusterRegistry+"/base:1\nCOPY ../.docker/config.json /x\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		name, body string
 		want       string
@@ -337,6 +355,10 @@ func TestImageResource_planValidation(t *testing.T) {
 		{"bad cache ttl", fmt.Sprintf("context_dir = %q\n cache {\n enabled = true\n ttl = \"a week\"\n }", dir), `(?s)Invalid Cache Ttl`},
 		{"bad quantity", fmt.Sprintf("context_dir = %q\n resources {\n requests = { cpu = \"lots\" }\n }", dir), `Invalid Resource Quantity`},
 		{"bad context url", `context_url = "ftp://example.com/ctx.tgz"`, `must start with one of`},
+		{"a Dockerfile linked outside the context", fmt.Sprintf("context_dir = %q\n dockerfile = \"Linked.Dockerfile\"", linked), `(?s)Dockerfile Outside The Build Context`},
+		{"credentials with a # in the password", `context_url = "https://user:ab#cd@git.example.com/app.git"`, `carries credentials`},
+		{"credentials with a / in the password", `context_url = "git://user:p/w@git.example.com/app.git"`, `carries credentials`},
+		{"a COPY source above the context", fmt.Sprintf("context_dir = %q", escape), `(?s)leaves the build context`},
 		{"inline with url", `context_url = "git://example.com/app.git"
  dockerfile_inline = "FROM scratch"`, `Invalid Attribute Combination`},
 	}

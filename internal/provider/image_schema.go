@@ -6,6 +6,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
 	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/listvalidator"
+	"github.com/hashicorp/terraform-plugin-framework-validators/setvalidator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/attr"
 	"github.com/hashicorp/terraform-plugin-framework/path"
@@ -43,7 +44,10 @@ func (r *imageResource) Schema(ctx context.Context, _ resource.SchemaRequest, re
 			"`STOPSIGNAL`, `SHELL`), the provider assembles the image itself from the machine running Terraform: it resolves the base " +
 			"in its registry, turns each `COPY` into a layer, and pushes the manifest with the base layers referenced, not copied. " +
 			"The files, owners, modes and configuration are the same as Kaniko's from the same inputs. Eligibility is decided at plan " +
-			"time; an ineligible Dockerfile is an error naming the instruction and its line.\n" +
+			"time; an ineligible Dockerfile is an error naming the instruction and its line. A direct build targets the platform Kaniko " +
+			"would: `platform`, else that of the nodes a build pod could be scheduled on (`node_selector`, `tolerations`), never that " +
+			"of the machine running Terraform; when neither tells and the base image has several platforms, or the Dockerfile declares " +
+			"`ARG TARGETARCH` and the like, the plan asks for `platform`.\n" +
 			"* `auto`: `direct` when the Dockerfile is eligible and the registry answers from this machine, `kaniko` otherwise; the " +
 			"log (`TF_LOG=INFO`) says which and why, and `executor_used` records it.\n\n" +
 			"## Reproducibility\n\n" +
@@ -58,16 +62,29 @@ func (r *imageResource) Schema(ctx context.Context, _ resource.SchemaRequest, re
 			"the build actually read. Changing any argument that shapes the image (repository, tags, context, Dockerfile, build " +
 			"arguments, target, labels, platform, executor, extra arguments, triggers) builds a new image; arguments that only shape " +
 			"the build pod (namespace, service account, resources, scheduling, executor image, credentials, cache) apply to the next " +
-			"build. A tag moved outside Terraform is pointed back in place, without a build.\n\n" +
+			"build. A tag moved outside Terraform is pointed back in place, without a build. Values not known until another resource " +
+			"is applied (a `build_args` or `context_files` value from another resource's output) leave `digest`, `executor_used` and " +
+			"the like unknown in the plan. A `COPY` or `ADD` source that leaves the context (`../`) is a plan error for both executors.\n\n" +
+			"## Faults\n\n" +
+			"A build pod deleted (also gracefully, as a drain does), evicted or preempted before Kaniko finished is built again once in " +
+			"a new pod; so is a build whose registry failed for a moment (refused, reset, timed out, 5xx) while Kaniko read the base " +
+			"image or pushed, after a short pause; a failing `RUN` never is. A pod refused because a ResourceQuota of the namespace is " +
+			"used up waits for capacity (counted in `timings.queued` and against the create timeout): the quota is the queue of every run " +
+			"that builds there. The next build deletes pods a killed provider left behind. A build that pushed a tag and then failed is " +
+			"saved, tainted, with what it pushed. An image the registry says it does not know is rebuilt; an answer from something that " +
+			"is not a registry (a wrong port, a proxy) is a warning, and the state is kept.\n\n" +
 			"## Security\n\n" +
 			"Build pods run with the `RuntimeDefault` seccomp profile and without privilege escalation. Kaniko runs as root inside " +
 			"its container (it unpacks file systems), so the build namespace needs the Pod Security level `baseline` (not " +
 			"`restricted`). Credentials never enter the pod spec, the image or the state: registry credentials come from " +
 			"`registry_auth_secret`, `context_url` credentials from `context_credentials_secret`, and `RUN` secrets from " +
-			"`build_secret`. `build_args` are not secret: they are visible in the image's history, in Terraform state and plans, " +
-			"and in the build pod's spec. The provider's credentials need, in the build namespace, `create`, `get`, `watch` and " +
-			"`delete` on pods, `create` and `get` on `pods/attach`, `get` on `pods/log`, and `get` on the secrets it names " +
-			"(`examples/rbac/role.yaml` in the repository).",
+			"`build_secret`; a presigned `context_url` (one with a query string) reaches Kaniko from a Secret made for the build and " +
+			"deleted with its pod. The build pod mounts no Kubernetes API token unless `automount_service_account_token` is set. Kaniko " +
+			"mounts build secrets and registry credentials into the container that runs every `RUN` step, so any `RUN` can read them: " +
+			"build only Dockerfiles you trust with them. `build_args` are not secret: they are visible in the image's history, in " +
+			"Terraform state and plans, and in the build pod's spec. The provider's credentials need, in the build namespace, `create`, " +
+			"`get`, `list`, `watch` and `delete` on pods, `create` and `get` on `pods/attach`, `get` on `pods/log`, and `get` on the " +
+			"secrets it names (`examples/rbac/role.yaml` in the repository).",
 		Attributes: map[string]schema.Attribute{
 			// Required.
 			"repository": schema.StringAttribute{
@@ -91,8 +108,11 @@ func (r *imageResource) Schema(ctx context.Context, _ resource.SchemaRequest, re
 				Validators:    []validator.String{stringvalidator.LengthAtLeast(1)},
 				PlanModifiers: []planmodifier.String{replaceString()},
 				MarkdownDescription: "Local directory to use as the build context. It is archived deterministically " +
-					"(sorted entries, normalised owners and times, `.dockerignore` honoured) and streamed into the build pod, " +
-					"so its size is not limited by ConfigMaps or Secrets. Exactly one of `context_dir`, `context_files` and `context_url` is required.",
+					"(sorted entries, normalised owners and times) and streamed into the build pod, so its size is not limited by ConfigMaps " +
+					"or Secrets. The ignore file is read as BuildKit and Kaniko read it: `<Dockerfile>.dockerignore` next to the Dockerfile " +
+					"first, else `.dockerignore`; excluded files are not sent, and the Dockerfile and ignore file, always sent, are not copied " +
+					"by `COPY` when they are excluded. The Dockerfile is read inside the context only: a link to outside it is an error. " +
+					"Exactly one of `context_dir`, `context_files` and `context_url` is required.",
 			},
 			"context_files": schema.MapAttribute{
 				Optional: true, ElementType: types.StringType,
@@ -107,8 +127,10 @@ func (r *imageResource) Schema(ctx context.Context, _ resource.SchemaRequest, re
 				MarkdownDescription: "Context that Kaniko fetches itself: `git://host/repo.git#ref`, `s3://bucket/ctx.tar.gz`, " +
 					"`gs://bucket/ctx.tar.gz`, `https://host/ctx.tar.gz` or `dir:///path/in/the/pod`. The provider cannot see its content, " +
 					"so only a change of the URL (or of `triggers`) rebuilds the image. Credentials do not belong in the URL, which is stored in " +
-					"Terraform state: a URL with a user or password is rejected; put them in `context_credentials_secret` instead. " +
-					"A query string (a presigned URL) is accepted but never copied into image labels or logs.",
+					"Terraform state: a URL with a user or password is rejected (however it is written); put them in " +
+					"`context_credentials_secret` instead. A query string (a presigned URL) is accepted; it reaches Kaniko from a Secret made " +
+					"for the build (needs the `onesbuild-presigned-context` Role of `examples/rbac/role.yaml`), and the query and fragment " +
+					"never reach image labels, logs or diagnostics.",
 			},
 			"dockerfile": schema.StringAttribute{
 				Optional: true, Computed: true,
@@ -124,8 +146,9 @@ func (r *imageResource) Schema(ctx context.Context, _ resource.SchemaRequest, re
 					stringvalidator.LengthAtLeast(1),
 					stringvalidator.ConflictsWith(path.MatchRoot("context_url")),
 				},
-				MarkdownDescription: "Dockerfile content. It is added to the context under a private name, so it never " +
-					"collides with the context's own files. Not available with `context_url`.",
+				MarkdownDescription: "Dockerfile content. It is added to the context under a private name, with an ignore file of its own " +
+					"that holds the context's `.dockerignore` and excludes both, so it never collides with the context's files and `COPY .` " +
+					"never copies it into the image. Not available with `context_url`.",
 			},
 			"build_args": schema.MapAttribute{
 				Optional: true, ElementType: types.StringType,
@@ -144,8 +167,46 @@ func (r *imageResource) Schema(ctx context.Context, _ resource.SchemaRequest, re
 			},
 			"platform": schema.StringAttribute{
 				Optional: true, PlanModifiers: []planmodifier.String{replaceString()},
-				Validators:          []validator.String{newPlatformValidator()},
-				MarkdownDescription: "Target platform as `os/arch[/variant]`, for example `linux/arm64` (`--custom-platform`). Defaults to the node's platform.",
+				Validators: []validator.String{newPlatformValidator()},
+				MarkdownDescription: "Target platform as `os/arch[/variant]`, for example `linux/arm64` (`--custom-platform`). Defaults to the " +
+					"platform of the node the build runs on; a direct build takes that of the nodes a build pod could be scheduled on, and asks " +
+					"for this attribute when they cannot be listed or disagree. The predefined `TARGETPLATFORM`, `TARGETOS`, `TARGETARCH`, " +
+					"`TARGETVARIANT` and `BUILDPLATFORM` arguments follow it in both executors.",
+			},
+			"platforms": schema.SetAttribute{
+				Optional: true, ElementType: types.StringType,
+				PlanModifiers: []planmodifier.Set{replaceSet()},
+				Validators: []validator.Set{
+					setvalidator.SizeAtLeast(1), setvalidator.ValueStringsAre(newPlatformValidator()),
+					setvalidator.ConflictsWith(path.MatchRoot("platform")),
+				},
+				MarkdownDescription: "Platforms to build the image for, as `os/arch[/variant]`. With two or more, the image is an OCI image " +
+					"index of one image per platform: `digest` and `image_ref` are the index's, `platform_digests` and `platform_sizes_bytes` " +
+					"give each platform's image. A direct build appends the same layers to each platform's image of the base (identical layers " +
+					"are stored once) and is reproducible; Kaniko builds each platform in a pod of its own, scheduled on nodes of that platform " +
+					"(`kubernetes.io/os` and `kubernetes.io/arch`, or `platform_node_selectors`), in parallel within `max_concurrent_builds`, " +
+					"and the provider pushes the index from this machine. A Dockerfile without `RUN` builds a foreign platform on any node " +
+					"(`--custom-platform`); one with `RUN` and no node of a platform fails at plan. Conflicts with `platform`.",
+			},
+			"platform_node_selectors": schema.MapAttribute{
+				Optional: true, ElementType: types.MapType{ElemType: types.StringType},
+				MarkdownDescription: "Node labels a platform's build pod is scheduled by, instead of `kubernetes.io/os` and " +
+					"`kubernetes.io/arch`, by platform (`{ \"linux/arm64\" = { pool = \"arm\" } }`); merged into `node_selector`.",
+			},
+			"skip_architecture_check": schema.BoolAttribute{
+				Optional: true, Computed: true, Default: booldefault.StaticBool(false),
+				MarkdownDescription: "Build even when an executable the Dockerfile copies into the image (an ELF, Mach-O or PE file) is " +
+					"built for another platform than the image's. Without it, such a file is an error at plan time (direct builds) or before " +
+					"the pod is created (Kaniko builds), naming the file, what it is built for, the platform and the fix (for Go, " +
+					"`GOOS=linux GOARCH=amd64`), instead of an `exec format error` when a pod starts. The image's platform is `platform` (each " +
+					"of `platforms`), else that of the nodes when they all have one. Defaults to `false`.",
+			},
+			"rebuild_on_base_change": schema.BoolAttribute{
+				Optional: true, Computed: true, Default: booldefault.StaticBool(false),
+				MarkdownDescription: "Rebuild when the tag the final stage's `FROM` names has moved since the build: every refresh " +
+					"resolves it (for the build's platform; an index that still holds the recorded image has not moved) and a moved " +
+					"base plans a replacement, with the old and new base digests in a warning. An unreachable registry is a warning and " +
+					"no rebuild; a `context_url` context, whose Dockerfile Kaniko fetches in the pod, is not checked. Defaults to `false`.",
 			},
 			"extra_args": schema.ListAttribute{
 				Optional: true, ElementType: types.StringType,
@@ -221,8 +282,13 @@ func (r *imageResource) Schema(ctx context.Context, _ resource.SchemaRequest, re
 			},
 			"service_account": schema.StringAttribute{
 				Optional: true,
-				MarkdownDescription: "Service account of the build pod, for example one bound to cloud registry credentials. " +
-					"Without it, no API token is mounted into the pod.",
+				MarkdownDescription: "Service account of the build pod, for example one bound to cloud registry credentials " +
+					"(workload identity). Its API token is not mounted unless `automount_service_account_token` is set.",
+			},
+			"automount_service_account_token": schema.BoolAttribute{
+				Optional: true, Computed: true, Default: booldefault.StaticBool(false),
+				MarkdownDescription: "Mount the service account's Kubernetes API token into the build pod. A build needs none, and every " +
+					"`RUN` step could read it, so it is off; turn it on only for credential helpers that exchange it. Defaults to `false`.",
 			},
 			"node_selector": schema.MapAttribute{
 				Optional: true, ElementType: types.StringType,
@@ -235,7 +301,14 @@ func (r *imageResource) Schema(ctx context.Context, _ resource.SchemaRequest, re
 			},
 			"delete_on_destroy": schema.BoolAttribute{
 				Optional: true, Computed: true, Default: booldefault.StaticBool(false),
-				MarkdownDescription: "Delete the manifest from the registry when the resource is destroyed. A manifest that is already gone counts as deleted. Defaults to `false`.",
+				MarkdownDescription: "Delete the manifest from the registry when the resource is destroyed, when nothing else uses it: " +
+					"while a tag other than this resource's own (and its history tags) points at it, or at an image index that lists it, only " +
+					"this resource's tags are removed. The image of a multi-platform build is an index: the platform images it lists are deleted " +
+					"with it, except those another tag or index uses. An image a replacement pushed in the same apply (the same digest, as a " +
+					"reproducible build gives with `create_before_destroy` after a taint or a change of `tags`) stays, and loses only the tags " +
+					"of this resource that the replacement did not push. Either case is a warning. Where the registry does not delete tags, the " +
+					"tags it kept stay, count as another user of the image, and keep it when its last resource is destroyed; the warning names " +
+					"them. A manifest that is already gone counts as deleted. Defaults to `false`.",
 			},
 			"keep_build_pod": schema.BoolAttribute{
 				Optional: true, Computed: true, Default: booldefault.StaticBool(false),
@@ -249,11 +322,11 @@ func (r *imageResource) Schema(ctx context.Context, _ resource.SchemaRequest, re
 			},
 			"digest": schema.StringAttribute{
 				Computed: true, PlanModifiers: []planmodifier.String{stringplanmodifier.UseStateForUnknown()},
-				MarkdownDescription: "Digest of the pushed manifest, `sha256:<64 hex digits>`.",
+				MarkdownDescription: "Digest of the pushed manifest (or index), `sha256:<64 hex digits>`. Known at plan when an existing image is replaced by a direct build (the plan computes the image without pushing it; the apply must reach the same digest, on the same base, from the same context).",
 			},
 			"image_ref": schema.StringAttribute{
 				Computed: true, PlanModifiers: []planmodifier.String{stringplanmodifier.UseStateForUnknown()},
-				MarkdownDescription: "The image pinned by digest, `repository@sha256:...`: what a Deployment should run.",
+				MarkdownDescription: "The image pinned by digest, `repository@sha256:...`: what a Deployment should run. Known at plan when `digest` is.",
 			},
 			"tagged_refs": schema.ListAttribute{
 				Computed: true, ElementType: types.StringType,
@@ -269,8 +342,19 @@ func (r *imageResource) Schema(ctx context.Context, _ resource.SchemaRequest, re
 			},
 			"image_size_bytes": schema.Int64Attribute{
 				Computed: true, PlanModifiers: []planmodifier.Int64{int64planmodifier.UseStateForUnknown()},
-				MarkdownDescription: "Compressed size of the image (config and layers) as recorded in the manifest. " +
-					"Null when the registry cannot be reached from the machine running Terraform (see the provider's `registry_hosts`).",
+				MarkdownDescription: "Compressed size of the image (config and layers) as recorded in the manifest; for an index of " +
+					"several `platforms`, the sum of its images'. Null when the registry cannot be reached from the machine running " +
+					"Terraform (see the provider's `registry_hosts`).",
+			},
+			"platform_digests": schema.MapAttribute{
+				Computed: true, ElementType: types.StringType,
+				PlanModifiers:       []planmodifier.Map{mapplanmodifier.UseStateForUnknown()},
+				MarkdownDescription: "For an image of several `platforms`: each platform's image digest. Null for one platform.",
+			},
+			"platform_sizes_bytes": schema.MapAttribute{
+				Computed: true, ElementType: types.Int64Type,
+				PlanModifiers:       []planmodifier.Map{mapplanmodifier.UseStateForUnknown()},
+				MarkdownDescription: "For an image of several `platforms`: each platform's compressed image size. Null for one platform.",
 			},
 			"build_pod": schema.StringAttribute{
 				Computed: true, PlanModifiers: []planmodifier.String{stringplanmodifier.UseStateForUnknown()},
@@ -320,13 +404,19 @@ func (r *imageResource) Schema(ctx context.Context, _ resource.SchemaRequest, re
 			"retention": schema.SingleNestedBlock{
 				MarkdownDescription: "Keeps the repository from growing forever. With retention on, every build also pushes a history tag " +
 					"`onesbuild-<key>-<UTC time to the nanosecond>` (the key identifies this repository and tag list), and after each successful build the " +
-					"manifests of this resource's history tags beyond the newest `keep_last` are deleted from the registry. Tags pushed by " +
-					"anyone else are never considered, and neither the new image nor whatever the resource's tags point at is deleted. " +
-					"Needs the registry reachable from the machine running Terraform (see `registry_hosts`) and deletes enabled in the registry.",
+					"images of this resource beyond the newest `keep_last` are deleted from the registry, counted by digest: a build that gives a " +
+					"digest again (a taint or a revert of a reproducible build) counts once, at its newest build. Tags pushed by anyone else are never " +
+					"considered, and neither the new image nor whatever another tag points at (or an image index it points at lists) is deleted; " +
+					"an old index goes with the platform images only it used; the tags are read again right before each delete. When the " +
+					"resource is destroyed (also when a change of `tags` replaces it), its history tags are handed over (`onesbuild-orphan-...`) " +
+					"and the next build with retention in the repository adopts and prunes them; with `delete_on_destroy` its image is deleted " +
+					"and only the older builds are handed over. A replacement with the same repository and tags has the same history: when it " +
+					"has built first (`create_before_destroy`), nothing is handed over. Needs the registry reachable from the machine running " +
+					"Terraform (see `registry_hosts`) and deletes enabled in the registry.",
 				Attributes: map[string]schema.Attribute{
 					"keep_last": schema.Int64Attribute{
 						Optional: true, Validators: []validator.Int64{int64validator.AtLeast(1)},
-						MarkdownDescription: "How many of this resource's builds to keep, the current one included.",
+						MarkdownDescription: "How many of this resource's images (distinct digests) to keep, the current one included.",
 					},
 					"dry_run": schema.BoolAttribute{
 						Optional:            true,
@@ -336,9 +426,11 @@ func (r *imageResource) Schema(ctx context.Context, _ resource.SchemaRequest, re
 			},
 			"resources": schema.SingleNestedBlock{
 				MarkdownDescription: "Compute resources of the executor container, as Kubernetes quantities. Without this block the executor " +
-					"requests `cpu = \"500m\"` and `memory = \"512Mi\"` and is limited to `memory = \"2Gi\"`: the study's figures for " +
-					"requests, which the feasibility benchmark's measured peaks stay within for memory, a memory cap against runaway builds, " +
-					"and no CPU cap, since throttling only makes builds slower.",
+					"requests `cpu = \"500m\"`, `memory = \"512Mi\"` and `ephemeral-storage = \"1Gi\"` and is limited to `memory = \"2Gi\"` " +
+					"and `ephemeral-storage = \"16Gi\"`: the study's figures for requests, which the feasibility benchmark's measured peaks stay " +
+					"within for memory; room on the node's disk for the unpacked base image, the context and the new layers (the study's build " +
+					"wrote 130 MiB into its container; a build writes about three times its context there: the context, the copied files and the new layer); caps against runaway builds; and no CPU cap, since throttling only " +
+					"makes builds slower. A block replaces these defaults as a whole.",
 				Attributes: map[string]schema.Attribute{
 					"requests": schema.MapAttribute{Optional: true, ElementType: types.StringType, Validators: []validator.Map{quantityMapValidator{}},
 						MarkdownDescription: "Requests, for example `{ cpu = \"500m\", memory = \"512Mi\" }`."},

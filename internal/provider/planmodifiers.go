@@ -9,6 +9,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/listplanmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/mapplanmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/planmodifier"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/setplanmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringplanmodifier"
 )
 
@@ -51,6 +52,12 @@ func replaceBool() planmodifier.Bool {
 	}, replaceDescription, replaceDescription)
 }
 
+func replaceSet() planmodifier.Set {
+	return setplanmodifier.RequiresReplaceIf(func(ctx context.Context, req planmodifier.SetRequest, resp *setplanmodifier.RequiresReplaceIfFuncResponse) {
+		resp.RequiresReplace = !adopting(ctx, req.Private)
+	}, replaceDescription, replaceDescription)
+}
+
 func replaceMap() planmodifier.Map {
 	return mapplanmodifier.RequiresReplaceIf(func(ctx context.Context, req planmodifier.MapRequest, resp *mapplanmodifier.RequiresReplaceIfFuncResponse) {
 		resp.RequiresReplace = !adopting(ctx, req.Private)
@@ -63,10 +70,16 @@ const privateKeyCurrentContext = "context_now"
 
 // currentContextHash returns what Read recorded, or "".
 func currentContextHash(ctx context.Context, p privateGetter) string {
+	return privateString(ctx, p, privateKeyCurrentContext)
+}
+
+// privateString reads a string kept in private state as a JSON string,
+// or "" when there is none.
+func privateString(ctx context.Context, p privateGetter, key string) string {
 	if p == nil {
 		return ""
 	}
-	v, _ := p.GetKey(ctx, privateKeyCurrentContext)
+	v, _ := p.GetKey(ctx, key)
 	if len(v) == 0 {
 		return ""
 	}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"log"
+	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"testing"
@@ -16,7 +17,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/statecheck"
 	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
 
-	"github.com/onesbuild/terraform-provider-onesbuild/internal/build/buildtest"
+	"github.com/onesbuild/terraform-provider-onesbuild/internal/build/fakecluster"
 )
 
 // clusterRegistry is the registry name the tests' configurations push to,
@@ -26,19 +27,26 @@ const clusterRegistry = "registry.kube-system.svc.cluster.local:5000"
 // testEnv is a fake cluster whose builds push to an in-memory registry
 // that the provider reaches through registry_hosts.
 type testEnv struct {
-	cluster      *buildtest.Cluster
+	cluster      *fakecluster.Cluster
 	registryHost string
 }
 
 func newTestEnv(t *testing.T) *testEnv {
 	t.Helper()
-	srv := httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
+	return newTestEnvWith(t, func(h http.Handler) http.Handler { return h })
+}
+
+// newTestEnvWith is newTestEnv with the registry's handler wrapped, to
+// make it misbehave.
+func newTestEnvWith(t *testing.T, wrap func(http.Handler) http.Handler) *testEnv {
+	t.Helper()
+	srv := httptest.NewServer(wrap(registry.New(registry.Logger(log.New(io.Discard, "", 0)))))
 	t.Cleanup(srv.Close)
 	u, err := url.Parse(srv.URL)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &testEnv{cluster: buildtest.NewCluster(map[string]string{clusterRegistry: u.Host}), registryHost: u.Host}
+	return &testEnv{cluster: fakecluster.New(map[string]string{clusterRegistry: u.Host}), registryHost: u.Host}
 }
 
 func (e *testEnv) factories() map[string]func() (tfprotov6.ProviderServer, error) {

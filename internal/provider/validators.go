@@ -3,7 +3,6 @@ package provider
 import (
 	"context"
 	"fmt"
-	"net/url"
 	"strings"
 	"time"
 
@@ -54,7 +53,7 @@ func newContextURLValidator() validator.String {
 		}
 		for _, scheme := range contextURLSchemes {
 			if strings.HasPrefix(s, scheme) {
-				if u, err := url.Parse(s); err == nil && u.User != nil {
+				if build.URLHasCredentials(s) {
 					return fmt.Errorf("context URL %s carries credentials, which would be stored in Terraform state and shown in plans: "+
 						"remove the user and password from the URL and put them in a Secret named by context_credentials_secret "+
 						"(GIT_USERNAME and GIT_PASSWORD for git)", build.RedactURL(s))
@@ -62,7 +61,7 @@ func newContextURLValidator() validator.String {
 				return nil
 			}
 		}
-		return fmt.Errorf("context URL %q must start with one of %s", s, strings.Join(contextURLSchemes, ", "))
+		return fmt.Errorf("context URL %q must start with one of %s", build.RedactURL(s), strings.Join(contextURLSchemes, ", "))
 	}}
 }
 

@@ -7,11 +7,14 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 )
@@ -21,8 +24,15 @@ var (
 	// manifest or tag.
 	ErrNotFound = errors.New("not found in registry")
 	// ErrUnreachable means the registry could not be asked: connection
-	// refused, DNS failure, timeout, TLS failure.
+	// refused, DNS failure, timeout, TLS failure, or something other than
+	// a registry answering at its address.
 	ErrUnreachable = errors.New("registry unreachable")
+	// ErrPlainHTTP means the client refused to speak plain HTTP to a
+	// registry that Insecure does not list.
+	ErrPlainHTTP = errors.New("plain HTTP to a registry not listed in insecure_registries")
+	// ErrTagDeleteUnsupported means the registry cannot remove a tag
+	// without deleting its manifest.
+	ErrTagDeleteUnsupported = errors.New("the registry does not delete tags")
 )
 
 // Client talks to registries. The zero value uses the default keychain
@@ -33,10 +43,15 @@ type Client struct {
 	// "registry.kube-system.svc.cluster.local:5000" to "localhost:5000".
 	Hosts map[string]string
 	// Insecure lists registries (as the cluster sees them, or mapped) that
-	// may be spoken to over plain HTTP.
+	// may be spoken to over plain HTTP. Every other registry, local and
+	// private addresses included, is spoken to over HTTPS only;
+	// registries reached through Forwards are spoken to over plain HTTP
+	// at the tunnel's local end.
 	Insecure []string
 	// Keychain supplies credentials; nil means the Docker config of the
-	// user running Terraform.
+	// user running Terraform. For a registry reached through Forwards it
+	// is asked under the registry's cluster name first, then under the
+	// tunnel's local address.
 	Keychain authn.Keychain
 	// Transport is the HTTP transport; nil means remote.DefaultTransport.
 	Transport http.RoundTripper
@@ -46,6 +61,40 @@ type Client struct {
 	// their name as the cluster sees it, through a port-forward started
 	// on first use (see kube.ServiceForward).
 	Forwards map[string]Forwarder
+
+	// shared is what the client learns as it runs; copies made by
+	// WithKeychain share it.
+	shared *shared
+}
+
+// shared holds what a client learns about the registries it talks to.
+type shared struct {
+	mu sync.Mutex
+	// pings caches, per registry address, whether a registry answers
+	// there (see answersAsRegistry).
+	pings map[string]*pingResult
+	// forwards maps the local address of each port-forward started to
+	// the registry's name as the cluster sees it.
+	forwards map[string]string
+	// manifestWithTag records registry addresses where deleting a tag
+	// deleted its manifest too.
+	manifestWithTag map[string]bool
+	// responses are the registries' answers that may be given again
+	// (see reuse).
+	responses *responseCache
+}
+
+// sharedInit guards the lazy creation of Client.shared, which keeps the
+// zero Client usable.
+var sharedInit sync.Mutex
+
+func (c *Client) state() *shared {
+	sharedInit.Lock()
+	defer sharedInit.Unlock()
+	if c.shared == nil {
+		c.shared = &shared{pings: map[string]*pingResult{}, forwards: map[string]string{}, manifestWithTag: map[string]bool{}, responses: newResponseCache()}
+	}
+	return c.shared
 }
 
 // Forwarder gives a local address that reaches a registry.
@@ -60,6 +109,9 @@ type Image struct {
 	MediaType  string
 	// Size is the compressed size: config plus layers, as in the manifest.
 	Size int64
+	// Platforms are the index's images' platforms, sorted, or the
+	// image's own (os/arch[/variant] from its config).
+	Platforms []string
 	// Created, Labels and Annotations come from the image config and
 	// manifest; zero when the manifest is an index.
 	Created     time.Time
@@ -88,6 +140,10 @@ func (c *Client) address(ctx context.Context, repository string) (string, error)
 			if err != nil {
 				return "", fmt.Errorf("port-forwarding to registry %s: %w: %v", host, ErrUnreachable, err)
 			}
+			s := c.state()
+			s.mu.Lock()
+			s.forwards[local] = host
+			s.mu.Unlock()
 			return local + "/" + rest, nil
 		}
 	}
@@ -145,7 +201,9 @@ func (c *Client) Reference(ctx context.Context, ref string) (name.Reference, err
 }
 
 // RemoteOptions are the go-containerregistry options this client uses:
-// its keychain and transport, bound to ctx.
+// its keychain and transport, bound to ctx. The transport speaks plain
+// HTTP only where the client would (see Insecure), whatever reference
+// the options are used with.
 func (c *Client) RemoteOptions(ctx context.Context) []remote.Option { return c.options(ctx) }
 
 func (c *Client) options(ctx context.Context) []remote.Option {
@@ -153,11 +211,28 @@ func (c *Client) options(ctx context.Context) []remote.Option {
 	if kc == nil {
 		kc = authn.DefaultKeychain
 	}
-	opts := []remote.Option{remote.WithContext(ctx), remote.WithAuthFromKeychain(kc)}
-	if c.Transport != nil {
-		opts = append(opts, remote.WithTransport(c.Transport))
+	kc = forwardKeychain{inner: kc, c: c}
+	return []remote.Option{remote.WithContext(ctx), remote.WithAuthFromKeychain(kc), remote.WithTransport(c.transport())}
+}
+
+// transport is the HTTP transport every request of this client goes
+// through.
+func (c *Client) transport() http.RoundTripper {
+	inner := c.Transport
+	if inner == nil {
+		inner = remote.DefaultTransport
 	}
-	return opts
+	return httpsOnly{inner: reuse{inner: inner, cache: c.state().responses}, allowed: c.plainHTTPAllowed}
+}
+
+// forwardedName returns the registry, as the cluster names it, that a
+// started port-forward's local address reaches.
+func (c *Client) forwardedName(local string) (string, bool) {
+	s := c.state()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	cluster, ok := s.forwards[local]
+	return cluster, ok
 }
 
 func (c *Client) withTimeout(ctx context.Context) (context.Context, context.CancelFunc) {
@@ -178,7 +253,7 @@ func (c *Client) Describe(ctx context.Context, repository, digest string) (*Imag
 	}
 	desc, err := remote.Get(ref, c.options(ctx)...)
 	if err != nil {
-		return nil, classify(err, "reading manifest "+ref.String())
+		return nil, c.classify(ctx, ref.Context().Registry, err, "reading manifest "+ref.String())
 	}
 	img := &Image{Repository: repository, Digest: desc.Digest.String(), MediaType: string(desc.MediaType)}
 	if desc.MediaType.IsIndex() {
@@ -192,7 +267,11 @@ func (c *Client) Describe(ctx context.Context, repository, digest string) (*Imag
 		}
 		for _, d := range m.Manifests {
 			img.Size += d.Size
+			if d.Platform != nil && d.Platform.OS != "unknown" {
+				img.Platforms = append(img.Platforms, d.Platform.String())
+			}
 		}
+		sort.Strings(img.Platforms)
 		img.Annotations = m.Annotations
 		return img, nil
 	}
@@ -202,7 +281,7 @@ func (c *Client) Describe(ctx context.Context, repository, digest string) (*Imag
 	}
 	manifest, err := image.Manifest()
 	if err != nil {
-		return nil, classify(err, "reading manifest "+ref.String())
+		return nil, classifyCodes(err, "reading manifest "+ref.String())
 	}
 	img.Size = manifest.Config.Size
 	for _, l := range manifest.Layers {
@@ -211,10 +290,15 @@ func (c *Client) Describe(ctx context.Context, repository, digest string) (*Imag
 	img.Annotations = manifest.Annotations
 	cfg, err := image.ConfigFile()
 	if err != nil {
-		return nil, classify(err, "reading image config of "+ref.String())
+		// A blob missing under a manifest that exists is not the image
+		// gone: only a registry's error code says not found here.
+		return nil, classifyCodes(err, "reading image config of "+ref.String())
 	}
 	img.Created = cfg.Created.Time
 	img.Labels = cfg.Config.Labels
+	if cfg.OS != "" && cfg.Architecture != "" {
+		img.Platforms = []string{(&v1.Platform{OS: cfg.OS, Architecture: cfg.Architecture, Variant: cfg.Variant}).String()}
+	}
 	return img, nil
 }
 
@@ -230,7 +314,7 @@ func (c *Client) Size(ctx context.Context, repository, digest string) (int64, er
 	}
 	desc, err := remote.Get(ref, c.options(ctx)...)
 	if err != nil {
-		return 0, classify(err, "reading manifest "+ref.String())
+		return 0, c.classify(ctx, ref.Context().Registry, err, "reading manifest "+ref.String())
 	}
 	var m struct {
 		Config    struct{ Size int64 }   `json:"config"`
@@ -260,7 +344,7 @@ func (c *Client) ResolveTag(ctx context.Context, repository, tag string) (string
 	}
 	desc, err := remote.Head(ref, c.options(ctx)...)
 	if err != nil {
-		return "", classify(err, "resolving tag "+ref.String())
+		return "", c.classify(ctx, ref.Context().Registry, err, "resolving tag "+ref.String())
 	}
 	return desc.Digest.String(), nil
 }
@@ -275,14 +359,14 @@ func (c *Client) Tag(ctx context.Context, repository, digest, tag string) error 
 	}
 	desc, err := remote.Get(src, c.options(ctx)...)
 	if err != nil {
-		return classify(err, "reading manifest "+src.String())
+		return c.classify(ctx, src.Context().Registry, err, "reading manifest "+src.String())
 	}
 	dst, err := c.reference(ctx, repository, ":"+tag)
 	if err != nil {
 		return err
 	}
 	if err := remote.Tag(dst.(name.Tag), desc, c.options(ctx)...); err != nil {
-		return classify(err, "tagging "+dst.String())
+		return classifyCodes(err, "tagging "+dst.String())
 	}
 	return nil
 }
@@ -300,25 +384,22 @@ func (c *Client) Delete(ctx context.Context, repository, digest string) error {
 	if err == nil {
 		return nil
 	}
-	err = classify(err, "deleting "+ref.String())
+	err = c.classify(ctx, ref.Context().Registry, err, "deleting "+ref.String())
 	if errors.Is(err, ErrNotFound) {
 		return nil
 	}
 	return err
 }
 
-// classify wraps err with ErrNotFound or ErrUnreachable where it is one.
-func classify(err error, what string) error {
+// classifyCodes wraps err with ErrNotFound where a registry's error
+// code says so, and with ErrUnreachable where the registry could not be
+// asked. A bare 404 is left alone: it says nothing about who answered
+// (see classify).
+func classifyCodes(err error, what string) error {
 	var terr *transport.Error
 	if errors.As(err, &terr) {
-		if terr.StatusCode == http.StatusNotFound {
+		if hasNotFoundCode(terr) {
 			return fmt.Errorf("%s: %w: %v", what, ErrNotFound, err)
-		}
-		for _, d := range terr.Errors {
-			switch d.Code {
-			case transport.ManifestUnknownErrorCode, transport.NameUnknownErrorCode:
-				return fmt.Errorf("%s: %w: %v", what, ErrNotFound, err)
-			}
 		}
 		return fmt.Errorf("%s: %w", what, err)
 	}
@@ -346,7 +427,7 @@ func (c *Client) Reachable(ctx context.Context, ref string) error {
 	if err == nil {
 		return nil
 	}
-	err = classify(err, "checking "+r.String())
+	err = c.classify(ctx, r.Context().Registry, err, "checking "+r.String())
 	if errors.Is(err, ErrNotFound) {
 		return nil
 	}
@@ -364,7 +445,7 @@ func (c *Client) Digest(ctx context.Context, ref string) (string, error) {
 	}
 	desc, err := remote.Head(r, c.options(ctx)...)
 	if err != nil {
-		return "", classify(err, "resolving "+r.String())
+		return "", c.classify(ctx, r.Context().Registry, err, "resolving "+r.String())
 	}
 	return desc.Digest.String(), nil
 }

@@ -3,6 +3,9 @@ package registry
 import (
 	"context"
 	"errors"
+	"io"
+	"log"
+	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"strings"
@@ -19,11 +22,16 @@ import (
 
 const clusterRegistry = "registry.kube-system.svc.cluster.local:5000"
 
+// newRegistry is go-containerregistry's in-memory registry, quiet.
+func newRegistry() http.Handler {
+	return registry.New(registry.Logger(log.New(io.Discard, "", 0)))
+}
+
 // testRegistry serves go-containerregistry's in-memory registry and
 // returns a client that maps the cluster's registry name to it.
 func testRegistry(t *testing.T) (*Client, string) {
 	t.Helper()
-	srv := httptest.NewServer(registry.New())
+	srv := httptest.NewServer(newRegistry())
 	t.Cleanup(srv.Close)
 	u, err := url.Parse(srv.URL)
 	if err != nil {

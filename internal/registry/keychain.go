@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/name"
 )
 
 // dockerConfig is the part of a Docker config.json (or a
@@ -35,7 +36,9 @@ type configKeychain struct {
 // .dockerconfigjson or config.json key) into a keychain. hosts is the
 // client's cluster-name-to-address map, so that credentials stored for
 // registry.kube-system.svc.cluster.local:5000 are used when talking to
-// the address it maps to.
+// the address it maps to. Registries reached through the client's
+// Forwards need no entry: the client asks for them under their cluster
+// name.
 func DockerConfigKeychain(data []byte, hosts map[string]string) (authn.Keychain, error) {
 	var cfg dockerConfig
 	if err := json.Unmarshal(data, &cfg); err != nil {
@@ -87,6 +90,31 @@ func (k *configKeychain) Resolve(target authn.Resource) (authn.Authenticator, er
 	return authn.Anonymous, nil
 }
 
+// forwardKeychain answers for the local address of a port-forward with
+// the credentials of the registry it reaches, as the cluster names it:
+// Docker configs and pull Secrets store them under that name, never
+// under the local port the tunnel happened to get.
+type forwardKeychain struct {
+	inner authn.Keychain
+	c     *Client
+}
+
+// Resolve implements authn.Keychain.
+func (k forwardKeychain) Resolve(target authn.Resource) (authn.Authenticator, error) {
+	if cluster, ok := k.c.forwardedName(target.RegistryStr()); ok {
+		if reg, err := name.NewRegistry(cluster, name.WeakValidation); err == nil {
+			a, err := k.inner.Resolve(reg)
+			if err != nil {
+				return nil, err
+			}
+			if a != authn.Anonymous {
+				return a, nil
+			}
+		}
+	}
+	return k.inner.Resolve(target)
+}
+
 // WithKeychain returns a copy of the client that tries kc first, then
 // the client's own keychain.
 func (c *Client) WithKeychain(kc authn.Keychain) *Client {
@@ -94,6 +122,7 @@ func (c *Client) WithKeychain(kc authn.Keychain) *Client {
 	if own == nil {
 		own = authn.DefaultKeychain
 	}
+	c.state() // created before the copy, so that both share it
 	copied := *c
 	copied.Keychain = authn.NewMultiKeychain(kc, own)
 	return &copied

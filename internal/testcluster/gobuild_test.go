@@ -1,12 +1,8 @@
 package testcluster
 
 import (
-	"encoding/json"
-	"fmt"
 	"strings"
 	"testing"
-
-	"github.com/onesbuild/terraform-provider-onesbuild/internal/hostprep"
 )
 
 func TestWrapperGoMod(t *testing.T) {
@@ -67,74 +63,6 @@ func TestRecipeChangesWithVersion(t *testing.T) {
 	c := Cache{Dir: t.TempDir()}
 	if fresh(a.Dir(c), a.recipe(), "executor") {
 		t.Fatal("an empty cache was reported fresh")
-	}
-}
-
-func TestPrivilegedProblem(t *testing.T) {
-	const full hostprep.CapabilitySet = 0x000001ffffffffff
-	const lacksSysResource hostprep.CapabilitySet = 0x000001fffeffffff
-	if p := privilegedProblem(full, "runc"); p != "" {
-		t.Errorf("complete bounding set reported %q", p)
-	}
-	if p := privilegedProblem(lacksSysResource, capFilterRuntime); p != "" {
-		t.Errorf("wrapper installed but reported %q", p)
-	}
-	p := privilegedProblem(lacksSysResource, "runc")
-	if !strings.Contains(p, "CAP_SYS_RESOURCE") || !strings.Contains(p, capFilterRuntime) {
-		t.Errorf("problem %q does not name the missing capability and the fix", p)
-	}
-}
-
-func TestHostsToml(t *testing.T) {
-	got := hostsToml("registry.k8s.io", "onesbuild-registry:5000")
-	if !strings.Contains(got, `server = "https://registry.k8s.io"`) || !strings.Contains(got, `[host."http://onesbuild-registry:5000"]`) {
-		t.Errorf("hosts.toml for registry.k8s.io:\n%s", got)
-	}
-	if got := hostsToml("localhost:5000", "onesbuild-registry:5000"); !strings.Contains(got, `server = "http://onesbuild-registry:5000"`) {
-		t.Errorf("hosts.toml for localhost:5000 must not fall back to the node itself:\n%s", got)
-	}
-}
-
-func TestPodNetworkPerNode(t *testing.T) {
-	nodes := []nodeNetwork{{"cp", "10.244.0.0/24", "172.18.0.3"}, {"w1", "10.244.1.0/24", "172.18.0.4"}, {"w2", "10.244.2.0/24", "172.18.0.5"}}
-	got := routeCommands(nodes[1], nodes)
-	want := [][]string{
-		{"ip", "route", "replace", "10.244.0.0/24", "via", "172.18.0.3"},
-		{"ip", "route", "replace", "10.244.2.0/24", "via", "172.18.0.5"},
-	}
-	if fmt.Sprint(got) != fmt.Sprint(want) {
-		t.Errorf("routes of w1 = %v, want %v", got, want)
-	}
-	var conf struct {
-		Plugins []struct {
-			IPAM struct {
-				Ranges [][]struct{ Subnet string } `json:"ranges"`
-			} `json:"ipam"`
-		} `json:"plugins"`
-	}
-	if err := json.Unmarshal([]byte(ptpConflistFor("10.244.1.0/24")), &conf); err != nil {
-		t.Fatalf("conflist is not JSON: %v", err)
-	}
-	if conf.Plugins[0].IPAM.Ranges[0][0].Subnet != "10.244.1.0/24" {
-		t.Errorf("conflist subnet = %+v", conf.Plugins[0].IPAM)
-	}
-}
-
-func TestKindConfigHasEveryNode(t *testing.T) {
-	h := New(Options{Workers: 2, Cache: Cache{Dir: t.TempDir()}})
-	cfg := h.kindConfig("/certs.d")
-	if len(cfg.Nodes) != 3 || cfg.Nodes[0].Role != "control-plane" || cfg.Nodes[2].Role != "worker" {
-		t.Fatalf("nodes = %+v", cfg.Nodes)
-	}
-	for _, n := range cfg.Nodes {
-		if len(n.ExtraMounts) != 1 || n.ExtraMounts[0].ContainerPath != "/etc/containerd/certs.d" {
-			t.Errorf("node %s lacks the mirror configuration: %+v", n.Role, n.ExtraMounts)
-		}
-	}
-	one, _ := clusterFingerprint(New(Options{Workers: 0, Cache: Cache{Dir: t.TempDir()}}).kindConfig("/certs.d"), nil)
-	three, _ := clusterFingerprint(cfg, nil)
-	if one == three {
-		t.Error("a one-node and a three-node cluster have the same fingerprint, so one would be reused for the other")
 	}
 }
 

@@ -118,6 +118,9 @@ type Env struct {
 	LegacyKanikoImage string `json:"legacy_kaniko_image"`
 	// BaseImage is the study's base image as a Dockerfile names it.
 	BaseImage string `json:"base_image"`
+	// BaseImageMulti is the same base as an OCI index of linux/amd64 and
+	// linux/arm64/v8, as a Dockerfile names it.
+	BaseImageMulti string `json:"base_image_multi"`
 	// NodeImage is the kind node image.
 	NodeImage string `json:"node_image"`
 	// KubernetesVersion of the cluster.
@@ -143,6 +146,7 @@ func (h *Harness) env() Env {
 		KanikoImage:       "localhost:5000/" + kanikoImagePath,
 		LegacyKanikoImage: "localhost:5000/" + legacyKanikoImagePath,
 		BaseImage:         clusterRegistryName + "/" + StudyBaseImage,
+		BaseImageMulti:    clusterRegistryName + "/" + StudyBaseMultiImage,
 		NodeImage:         nodeImageRepository + ":" + KubernetesVersion,
 		KubernetesVersion: KubernetesVersion,
 		Workers:           h.Workers,
@@ -196,6 +200,9 @@ func (h *Harness) Up(ctx context.Context) (*Env, error) {
 type coldWork struct {
 	components                 []goComponent
 	rootfs, studyBase, busybox bool
+	// studyBaseForeign are the architectures other than the host's whose
+	// study base layers are needed.
+	studyBaseForeign []string
 }
 
 // coldWork finds what is missing: images absent from the local registry
@@ -217,7 +224,14 @@ func (h *Harness) coldWork(ctx context.Context) coldWork {
 		}
 		need(img.Needs...)
 		w.rootfs = w.rootfs || img.NeedsRootfs
-		w.studyBase = w.studyBase || img.Path == StudyBaseImage
+		w.studyBase = w.studyBase || img.Path == StudyBaseImage || img.Path == StudyBaseMultiImage
+		if img.Path == StudyBaseMultiImage {
+			for _, p := range studyBasePlatforms {
+				if p.Architecture != hostArch() {
+					w.studyBaseForeign = append(w.studyBaseForeign, p.Architecture)
+				}
+			}
+		}
 		w.busybox = w.busybox || len(img.Needs) > 0 && (img.Needs[0].Name == kanikoComponent.Name || img.Needs[0].Name == legacyKanikoComponent.Name)
 	}
 	if nw := h.nodeImageWork(ctx); nw.rootfs {
@@ -233,9 +247,7 @@ func (h *Harness) coldWork(ctx context.Context) coldWork {
 // (or holds one from an older recipe): Kubernetes and the root file
 // system. It needs no registry to find out.
 func (h *Harness) nodeImageWork(ctx context.Context) coldWork {
-	want := recipeHash(nodeImageRecipe())
-	got, err := output(ctx, cmd("docker", "image", "inspect", "-f", "{{index .Config.Labels \""+recipeLabel+"\"}}", nodeImageRepository+":"+KubernetesVersion))
-	if err == nil && got == want {
+	if nodeImagePresent(ctx) {
 		return coldWork{}
 	}
 	return coldWork{components: []goComponent{kubernetesComponent}, rootfs: true}
@@ -263,6 +275,9 @@ func (h *Harness) prefetch(ctx context.Context, work coldWork) func() {
 	}
 	if work.studyBase {
 		run(func() { _, _ = h.studyBaseImage(ctx) })
+	}
+	for _, arch := range work.studyBaseForeign {
+		run(func() { _, _ = h.studyBaseLayer(ctx, arch) })
 	}
 	if work.busybox {
 		run(func() { _, _ = h.busybox(ctx) })

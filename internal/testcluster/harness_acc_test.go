@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"strings"
@@ -13,6 +14,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 
@@ -42,11 +44,11 @@ func TestHarnessBuildPushPullRun(t *testing.T) {
 		DockerfileInline: "FROM " + env.BaseImage + "\nCOPY message /message\nRUN cat /message > /from-run.txt\nCMD [\"cat\", \"/from-run.txt\"]\n",
 	}
 	b := &kaniko.Executor{Client: client, Attacher: &kube.PodAttacher{Config: cfg, Client: client}, Log: testLogger{t}}
-	res, err := b.Build(ctx, build.Spec{
+	res, err := build.SnapshotContext{Next: b}.Build(ctx, build.Spec{
 		Namespace:  "default",
 		Repository: env.ClusterRegistry + "/harness-check",
 		Tags:       []string{"latest"},
-		Source:     &src,
+		Context:    build.Context{Source: &src},
 		Registry:   build.RegistryAccess{InsecureRegistries: []string{env.ClusterRegistry}},
 		Pod:        build.PodOptions{Image: env.KanikoImage, Deadline: 10 * time.Minute},
 	})
@@ -96,26 +98,28 @@ func clientsOf(t *testing.T, env *Env) (*rest.Config, kubernetes.Interface) {
 
 func waitPodDone(ctx context.Context, t *testing.T, client kubernetes.Interface, name string) corev1.PodPhase {
 	t.Helper()
-	for {
+	var phase corev1.PodPhase
+	// No limit but ctx: the test's own deadline bounds the wait.
+	err := wait.PollUntilContextCancel(ctx, 500*time.Millisecond, true, func(ctx context.Context) (bool, error) {
 		p, err := client.CoreV1().Pods("default").Get(ctx, name, metav1.GetOptions{})
 		if err != nil {
-			t.Fatal(err)
+			return false, err
 		}
-		switch p.Status.Phase {
-		case corev1.PodSucceeded, corev1.PodFailed:
-			return p.Status.Phase
+		phase = p.Status.Phase
+		if phase == corev1.PodSucceeded || phase == corev1.PodFailed {
+			return true, nil
 		}
 		for _, cs := range p.Status.ContainerStatuses {
 			if w := cs.State.Waiting; w != nil && (w.Reason == "ErrImagePull" || w.Reason == "ImagePullBackOff") {
-				t.Fatalf("the node could not pull the built image: %s", w.Message)
+				return false, fmt.Errorf("the node could not pull the built image: %s", w.Message)
 			}
 		}
-		select {
-		case <-ctx.Done():
-			t.Fatal(ctx.Err())
-		case <-time.After(500 * time.Millisecond):
-		}
+		return false, nil
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
+	return phase
 }
 
 type testWriter struct{ t *testing.T }
@@ -147,9 +151,9 @@ func TestHarnessCancelledBuildLeavesNoPod(t *testing.T) {
 	b := &kaniko.Executor{Client: client, Attacher: &kube.PodAttacher{Config: cfg, Client: client}, Log: testLogger{t},
 		OnExecutorStarted: func(*corev1.Pod) { time.AfterFunc(2*time.Second, cancel) }}
 	start := time.Now()
-	res, err := b.Build(ctx, build.Spec{
+	res, err := build.SnapshotContext{Next: b}.Build(ctx, build.Spec{
 		Namespace: "default", Repository: env.ClusterRegistry + "/cancelled", Tags: []string{"latest"},
-		Source:   &src,
+		Context:  build.Context{Source: &src},
 		Registry: build.RegistryAccess{InsecureRegistries: []string{env.ClusterRegistry}},
 		Pod:      build.PodOptions{Image: env.KanikoImage, Deadline: 10 * time.Minute},
 	})
@@ -160,16 +164,14 @@ func TestHarnessCancelledBuildLeavesNoPod(t *testing.T) {
 	if took := time.Since(start); took > 30*time.Second {
 		t.Fatalf("cancelling took %s", took)
 	}
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		_, err := client.CoreV1().Pods("default").Get(context.Background(), res.Pod, metav1.GetOptions{})
-		if apierrors.IsNotFound(err) {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("build pod %s still exists 30s after the cancel (err %v)", res.Pod, err)
-		}
-		time.Sleep(500 * time.Millisecond)
+	err = poll(context.Background(), 500*time.Millisecond, 30*time.Second, func(ctx context.Context) (bool, error) {
+		_, err := client.CoreV1().Pods("default").Get(ctx, res.Pod, metav1.GetOptions{})
+		return apierrors.IsNotFound(err), err
+	}, func(last error) error {
+		return fmt.Errorf("build pod %s still exists 30s after the cancel (err %v)", res.Pod, last)
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 }
 
@@ -224,11 +226,11 @@ func TestHarnessReusesClusterAfterNodeRestart(t *testing.T) {
 			continue // tainted: builds never run there
 		}
 		src := buildcontext.Source{Files: map[string]string{"node": n.Name}, DockerfileInline: "FROM " + env.BaseImage + "\nCOPY node /node\n"}
-		_, err := b.Build(ctx, build.Spec{
+		_, err := build.SnapshotContext{Next: b}.Build(ctx, build.Spec{
 			Namespace:  "default",
 			Repository: env.ClusterRegistry + "/harness-restart",
 			Tags:       []string{"latest"},
-			Source:     &src,
+			Context:    build.Context{Source: &src},
 			Registry:   build.RegistryAccess{InsecureRegistries: []string{env.ClusterRegistry}},
 			Pod:        build.PodOptions{Image: env.KanikoImage, Deadline: 5 * time.Minute, NodeSelector: map[string]string{"kubernetes.io/hostname": n.Name}},
 		})

@@ -15,7 +15,6 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
-	"github.com/google/go-containerregistry/pkg/v1/tarball"
 )
 
 // registryImage is an image the cluster pulls from the local registry.
@@ -30,6 +29,9 @@ type registryImage struct {
 	Recipe string
 	// Build produces the image from source.
 	Build func(ctx context.Context, h *Harness) (v1.Image, error)
+	// BuildPlatforms, instead of Build, produces a multi-platform image:
+	// one image per platform, pushed as an OCI index.
+	BuildPlatforms func(ctx context.Context, h *Harness) ([]platformImage, error)
 	// Needs are the Go components Build compiles, and NeedsRootfs says
 	// it uses the node's root file system: what a cold start can prepare
 	// in the background.
@@ -48,12 +50,7 @@ func registryImages() []registryImage {
 		images = append(images, registryImage{
 			Path: c + ":" + KubernetesVersion, Public: "registry.k8s.io/" + c + ":" + KubernetesVersion,
 			Recipe: kubernetesComponent.recipe(), Needs: []goComponent{kubernetesComponent},
-			Build: func(ctx context.Context, h *Harness) (v1.Image, error) {
-				if err := kubernetesComponent.Ensure(ctx, h.Cache, h.Progress); err != nil {
-					return nil, err
-				}
-				return staticImage(map[string]string{"/usr/local/bin/" + binary: kubernetesComponent.Binary(h.Cache, binary)}, []string{"/usr/local/bin/" + binary})
-			},
+			Build: staticBinaryImage(kubernetesComponent, binary, "/usr/local/bin/"+binary),
 		})
 	}
 	images = append(images,
@@ -78,22 +75,12 @@ func registryImages() []registryImage {
 		registryImage{
 			Path: "etcd:" + EtcdImageTag, Public: "registry.k8s.io/etcd:" + EtcdImageTag,
 			Recipe: etcdComponent.recipe(), Needs: []goComponent{etcdComponent},
-			Build: func(ctx context.Context, h *Harness) (v1.Image, error) {
-				if err := etcdComponent.Ensure(ctx, h.Cache, h.Progress); err != nil {
-					return nil, err
-				}
-				return staticImage(map[string]string{"/usr/local/bin/etcd": etcdComponent.Binary(h.Cache, "etcd")}, []string{"/usr/local/bin/etcd"})
-			},
+			Build: staticBinaryImage(etcdComponent, "etcd", "/usr/local/bin/etcd"),
 		},
 		registryImage{
 			Path: "coredns/coredns:" + CoreDNSVersion, Public: "registry.k8s.io/coredns/coredns:" + CoreDNSVersion,
 			Recipe: corednsComponent.recipe(), Needs: []goComponent{corednsComponent},
-			Build: func(ctx context.Context, h *Harness) (v1.Image, error) {
-				if err := corednsComponent.Ensure(ctx, h.Cache, h.Progress); err != nil {
-					return nil, err
-				}
-				return staticImage(map[string]string{"/coredns": corednsComponent.Binary(h.Cache, "coredns")}, []string{"/coredns"})
-			},
+			Build: staticBinaryImage(corednsComponent, "coredns", "/coredns"),
 		},
 		registryImage{
 			Path: "pause:" + PauseVersion, Public: "registry.k8s.io/pause:" + PauseVersion,
@@ -128,6 +115,11 @@ func registryImages() []registryImage {
 			Recipe: studyBaseRecipe(),
 			Build:  func(ctx context.Context, h *Harness) (v1.Image, error) { return h.studyBaseImage(ctx) },
 		},
+		registryImage{
+			Path:           StudyBaseMultiImage,
+			Recipe:         studyBaseMultiRecipe(),
+			BuildPlatforms: func(ctx context.Context, h *Harness) ([]platformImage, error) { return h.studyBaseMulti(ctx) },
+		},
 	)
 	return images
 }
@@ -136,6 +128,29 @@ func kanikoImageRecipe(c goComponent) string { return "kaniko-image/v1\n" + c.re
 
 func studyBaseRecipe() string {
 	return "study-base/v1\n" + DebianSuite + "\n" + strings.Join(studyBasePackages, ",")
+}
+
+// studyBaseForeignRecipe is the recipe of the study base's layer for an
+// architecture other than the host's.
+func studyBaseForeignRecipe(arch string) string {
+	return "study-base-foreign/v1\n" + DebianSuite + "\n" + arch + "\n" + strings.Join(studyBasePackages, ",") +
+		"\napplets of busybox-static:" + hostArch()
+}
+
+func studyBaseMultiRecipe() string {
+	parts := []string{"study-base-multi/v1"}
+	for _, p := range studyBasePlatforms {
+		parts = append(parts, p.String(), studyBaseLayerRecipe(p.Architecture))
+	}
+	return strings.Join(parts, "\n")
+}
+
+// studyBaseLayerRecipe is the recipe of the study base's layer for arch.
+func studyBaseLayerRecipe(arch string) string {
+	if arch == hostArch() {
+		return studyBaseRecipe()
+	}
+	return studyBaseForeignRecipe(arch)
 }
 
 // kanikoImagePath is the fork's executor with a busybox shell, like its
@@ -155,6 +170,17 @@ func staticBase() []fileEntry {
 		{Path: "/etc/ssl/certs/ca-certificates.crt", HostPath: "/etc/ssl/certs/ca-certificates.crt"},
 		{Path: "/tmp", Dir: true, Mode: 0o1777},
 		{Path: "/root", Dir: true, Mode: 0o700},
+	}
+}
+
+// staticBinaryImage builds an image of one static binary of c, at path
+// in the image, as its entrypoint.
+func staticBinaryImage(c goComponent, binary, path string) func(context.Context, *Harness) (v1.Image, error) {
+	return func(ctx context.Context, h *Harness) (v1.Image, error) {
+		if err := c.Ensure(ctx, h.Cache, h.Progress); err != nil {
+			return nil, err
+		}
+		return staticImage(map[string]string{path: c.Binary(h.Cache, binary)}, []string{path})
 	}
 }
 
@@ -277,34 +303,68 @@ var studyBasePackages = []string{
 	"node-undici", "nodejs", "zlib1g",
 }
 
-func (h *Harness) studyBaseImage(ctx context.Context) (v1.Image, error) {
-	recipe := studyBaseRecipe()
-	out := h.Cache.Path("images", "study-base-"+recipeHash(recipe))
-	file := filepath.Join(out, "layer.tar.gz")
-	unlock, err := lockEntry(out)
-	if err != nil {
-		return nil, err
-	}
-	defer unlock()
-	if !fresh(out, recipe, "layer.tar.gz") {
-		err := h.Progress.Step("unpack the study base image's Debian packages ("+strings.Join(studyBasePackages, " ")+")", func() error {
-			return h.buildStudyBaseLayer(ctx, out, file, recipe)
-		})
-		if err != nil {
-			return nil, err
-		}
-	}
-	l, err := tarball.LayerFromFile(file)
-	if err != nil {
-		return nil, err
-	}
-	return assemble(nil, []v1.Layer{l}, imageConfig{
+// studyBasePlatforms are the children of StudyBaseMultiImage. arm64
+// carries variant v8, as Docker and BuildKit publish it in the indexes
+// of official images (containerd takes a bare arm64 to mean v8 too).
+// Debian's names for these architectures are Go's and OCI's.
+var studyBasePlatforms = []v1.Platform{
+	{OS: "linux", Architecture: "amd64"},
+	{OS: "linux", Architecture: "arm64", Variant: "v8"},
+}
+
+// studyBaseConfig is the config of the study base for platform p (the
+// zero value: the host's).
+func studyBaseConfig(p v1.Platform) imageConfig {
+	return imageConfig{
 		Cmd: []string{"/bin/sh"},
 		Env: []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"},
 		Labels: map[string]string{
 			"org.opencontainers.image.title":       "plugin-host-node stand-in",
 			"org.opencontainers.image.description": "Node.js runtime from Debian " + DebianSuite + " packages, built by the onesbuild harness",
 		},
+		Platform: p,
+	}
+}
+
+func (h *Harness) studyBaseImage(ctx context.Context) (v1.Image, error) {
+	l, err := h.studyBaseLayer(ctx, hostArch())
+	if err != nil {
+		return nil, err
+	}
+	return assemble(nil, []v1.Layer{l}, studyBaseConfig(v1.Platform{}))
+}
+
+// studyBaseMulti is one OCI image per studyBasePlatforms. The host's
+// child has the very layer of StudyBaseImage.
+func (h *Harness) studyBaseMulti(ctx context.Context) ([]platformImage, error) {
+	var out []platformImage
+	for _, p := range studyBasePlatforms {
+		l, err := h.studyBaseLayer(ctx, p.Architecture)
+		if err != nil {
+			return nil, err
+		}
+		img, err := ociImage([]v1.Layer{l}, studyBaseConfig(p))
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, platformImage{Platform: p, Image: img})
+	}
+	return out, nil
+}
+
+// studyBaseLayer is the study base's one layer for arch, from the cache
+// or built.
+func (h *Harness) studyBaseLayer(ctx context.Context, arch string) (v1.Layer, error) {
+	recipe := studyBaseLayerRecipe(arch)
+	if arch == hostArch() {
+		step := "unpack the study base image's Debian packages (" + strings.Join(studyBasePackages, " ") + ")"
+		return h.cachedLayer("study-base", "layer.tar.gz", recipe, step, func(out, file string) error {
+			return h.buildStudyBaseLayer(ctx, out, file, recipe)
+		})
+	}
+	step := "unpack the study base image's Debian packages for " + arch + " (" + strings.Join(studyBasePackages, " ") + ")"
+	return h.cachedLayer("study-base-"+arch, "layer.tar.gz", recipe, step, func(out, file string) error {
+		return h.buildForeignStudyBaseLayer(ctx, arch, out, file, recipe)
 	})
 }
 
@@ -323,12 +383,104 @@ func (h *Harness) buildStudyBaseLayer(ctx context.Context, out, file, recipe str
 	if err := runLogged(ctx, log, cmd("chroot", dir, "/bin/busybox", "--install", "-s", "/bin")); err != nil {
 		return err
 	}
+	return h.packStudyBaseLayer(ctx, dir, versions, out, file, recipe)
+}
+
+// buildForeignStudyBaseLayer assembles the study base for arch, which
+// cannot run here, without running anything of it: dpkg-deb -x unpacks
+// the packages, and busybox's applet links come from the host's build of
+// the same busybox, which lists them.
+func (h *Harness) buildForeignStudyBaseLayer(ctx context.Context, arch, out, file, recipe string) error {
+	dir, cleanup, err := h.Cache.workDir("study-base-" + arch)
+	if err != nil {
+		return err
+	}
+	defer cleanup()
+	tools, cleanupTools, err := h.Cache.workDir("busybox-" + hostArch())
+	if err != nil {
+		return err
+	}
+	defer cleanupTools()
+	log := h.Cache.LogPath("study-base")
+	// The host's busybox comes from the same package lists as arch's, so
+	// the two are builds of one source version.
+	packages := append(append([]string(nil), studyBasePackages...), "busybox-static:"+hostArch())
+	var versions []string
+	var applets string
+	err = debianFetch(ctx, h.Cache, arch, packages, func(debs []string) error {
+		host, own := debs[len(debs)-1], debs[:len(debs)-1]
+		for _, deb := range own {
+			if err := runLogged(ctx, log, cmd("dpkg-deb", "-x", deb, dir)); err != nil {
+				return err
+			}
+			versions = append(versions, strings.TrimSuffix(filepath.Base(deb), ".deb"))
+			if strings.HasPrefix(filepath.Base(deb), "busybox-static_") && sourceVersion(deb) != sourceVersion(host) {
+				return fmt.Errorf("busybox-static differs between %s and %s (%s, %s): the applet links would not match the binary", arch, hostArch(), filepath.Base(deb), filepath.Base(host))
+			}
+		}
+		if err := runLogged(ctx, log, cmd("dpkg-deb", "-x", host, tools)); err != nil {
+			return err
+		}
+		applets, err = output(ctx, cmd(filepath.Join(tools, "bin", "busybox"), "--list"))
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	if err := linkApplets(dir, strings.Fields(applets)); err != nil {
+		return err
+	}
+	return h.packStudyBaseLayer(ctx, dir, versions, out, file, recipe)
+}
+
+// sourceVersion is the version of a .deb file's name without its binary
+// rebuild suffix (+b1), which may differ between architectures of one
+// source version.
+func sourceVersion(deb string) string {
+	fields := strings.Split(filepath.Base(deb), "_")
+	if len(fields) != 3 {
+		return filepath.Base(deb)
+	}
+	v := fields[1]
+	if i := strings.LastIndex(v, "+b"); i > 0 && strings.Trim(v[i+2:], "0123456789") == "" && len(v) > i+2 {
+		v = v[:i]
+	}
+	return v
+}
+
+// linkApplets does in root what "busybox --install -s /bin" does there:
+// a symbolic link /bin/<applet> to /bin/busybox for each applet, except
+// where /bin already has that name.
+func linkApplets(root string, applets []string) error {
+	bin := filepath.Join(root, "bin")
+	if _, err := os.Stat(filepath.Join(bin, "busybox")); err != nil {
+		return fmt.Errorf("linking busybox's applets: %w", err)
+	}
+	for _, a := range applets {
+		if a == "" || strings.ContainsAny(a, "/\x00") || a == "." || a == ".." {
+			return fmt.Errorf("busybox lists an odd applet name %q", a)
+		}
+		p := filepath.Join(bin, a)
+		if _, err := os.Lstat(p); err == nil {
+			continue
+		}
+		if err := os.Symlink("/bin/busybox", p); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// packStudyBaseLayer records the package versions in the tree at dir and
+// tars it into file, the layer of cache entry out.
+func (h *Harness) packStudyBaseLayer(ctx context.Context, dir string, versions []string, out, file, recipe string) error {
 	if err := os.WriteFile(filepath.Join(dir, "etc/onesbuild-packages"), []byte(strings.Join(versions, "\n")+"\n"), 0o644); err != nil {
 		return err
 	}
 	if err := os.MkdirAll(out, 0o755); err != nil {
 		return err
 	}
+	log := h.Cache.LogPath("study-base")
 	if err := runLogged(ctx, log, cmd("tar", "-C", dir, "--numeric-owner", "--use-compress-program=gzip -6", "-cf", file, ".")); err != nil {
 		return err
 	}
@@ -350,7 +502,7 @@ func (h *Harness) ensureRegistryImage(ctx context.Context, img registryImage) er
 		h.Progress.Printf("image %s: present but built from an older recipe; rebuilding", img.Path)
 	}
 	for _, src := range h.remoteSources(img.Path, img.Public) {
-		err := h.copyImage(ctx, src, dst)
+		err := h.copyImage(ctx, src, dst, img.BuildPlatforms != nil)
 		if err == nil {
 			h.Progress.Printf("image %s: copied from %s", img.Path, src)
 			return nil
@@ -358,6 +510,13 @@ func (h *Harness) ensureRegistryImage(ctx context.Context, img registryImage) er
 		h.Progress.Printf("image %s: not available from %s (%s)", img.Path, src, shortErr(err))
 	}
 	return h.Progress.Step("build image "+img.Path+" from source and push it to "+h.hostRegistry(), func() error {
+		if img.BuildPlatforms != nil {
+			idx, err := h.buildIndex(ctx, img)
+			if err != nil {
+				return err
+			}
+			return remote.WriteIndex(dst, idx, remote.WithContext(ctx))
+		}
 		built, err := img.Build(ctx, h)
 		if err != nil {
 			return err
@@ -367,6 +526,31 @@ func (h *Harness) ensureRegistryImage(ctx context.Context, img registryImage) er
 		}
 		return remote.Write(dst, built, remote.WithContext(ctx))
 	})
+}
+
+// buildIndex builds a multi-platform img: its children, each labelled
+// with the recipe (which registryImagePresent reads from the linux/amd64
+// child), in an OCI index.
+func (h *Harness) buildIndex(ctx context.Context, img registryImage) (v1.ImageIndex, error) {
+	children, err := img.BuildPlatforms(ctx, h)
+	if err != nil {
+		return nil, err
+	}
+	for i := range children {
+		if children[i].Image, err = withLabel(children[i].Image, recipeLabel, recipeHash(img.Recipe)); err != nil {
+			return nil, err
+		}
+	}
+	idx, err := assembleIndex(children)
+	if err != nil {
+		return nil, err
+	}
+	sizes, err := describeIndex(idx)
+	if err != nil {
+		return nil, err
+	}
+	h.Progress.Printf("image %s: an OCI index of %s (compressed)", img.Path, sizes)
+	return idx, nil
 }
 
 // registryImagePresent reports whether the local registry holds img from
@@ -430,7 +614,9 @@ func (h *Harness) remoteSources(path, public string) []string {
 	return out
 }
 
-func (h *Harness) copyImage(ctx context.Context, src string, dst name.Reference) error {
+// copyImage copies src to dst: the host's platform of it, or with index
+// the whole index.
+func (h *Harness) copyImage(ctx context.Context, src string, dst name.Reference, index bool) error {
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
 	ref, err := name.ParseReference(src)
@@ -441,6 +627,13 @@ func (h *Harness) copyImage(ctx context.Context, src string, dst name.Reference)
 	defer cancelProbe()
 	if _, err := remote.Head(ref, remote.WithContext(probe), remote.WithAuthFromKeychain(authn.DefaultKeychain)); err != nil {
 		return err
+	}
+	if index {
+		idx, err := remote.Index(ref, remote.WithContext(ctx), remote.WithAuthFromKeychain(authn.DefaultKeychain))
+		if err != nil {
+			return err
+		}
+		return remote.WriteIndex(dst, idx, remote.WithContext(ctx))
 	}
 	img, err := remote.Image(ref, remote.WithContext(ctx), remote.WithAuthFromKeychain(authn.DefaultKeychain), remote.WithPlatform(v1.Platform{OS: "linux", Architecture: hostArch()}))
 	if err != nil {

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path"
+	"path/filepath"
 	"runtime"
 	"sort"
 	"strings"
@@ -122,6 +123,9 @@ type imageConfig struct {
 	User       string
 	StopSignal string
 	Labels     map[string]string
+	// Platform is what the image runs on; the zero value means linux on
+	// the host's architecture.
+	Platform v1.Platform
 }
 
 // assemble stacks layers on base (nil for scratch) and applies cfg.
@@ -133,12 +137,21 @@ func assemble(base v1.Image, layers []v1.Layer, cfg imageConfig) (v1.Image, erro
 	if err != nil {
 		return nil, err
 	}
+	return configure(img, cfg)
+}
+
+// configure applies cfg to img's config.
+func configure(img v1.Image, cfg imageConfig) (v1.Image, error) {
 	cf, err := img.ConfigFile()
 	if err != nil {
 		return nil, err
 	}
 	cf = cf.DeepCopy()
-	cf.OS, cf.Architecture = "linux", hostArch()
+	p := cfg.Platform
+	if p.OS == "" {
+		p = v1.Platform{OS: "linux", Architecture: hostArch()}
+	}
+	cf.OS, cf.Architecture, cf.Variant = p.OS, p.Architecture, p.Variant
 	cf.Created = v1.Time{Time: time.Unix(0, 0)}
 	if cfg.Entrypoint != nil {
 		cf.Config.Entrypoint = cfg.Entrypoint
@@ -177,6 +190,27 @@ func dockerLoad(ctx context.Context, c Cache, img v1.Image, tag string) error {
 	err = runLogged(ctx, c.LogPath("docker-load"), load)
 	pr.CloseWithError(io.ErrClosedPipe)
 	return err
+}
+
+// cachedLayer is the gzip-compressed layer file name in the cache entry
+// images/<entry>-<hash of recipe>. When the entry is missing or from
+// another recipe, build makes it (dir is the entry, file the layer's
+// path in it) under the entry's lock, as the progress step step; build
+// marks the entry fresh when it is complete.
+func (h *Harness) cachedLayer(entry, name, recipe, step string, build func(dir, file string) error) (v1.Layer, error) {
+	dir := h.Cache.Path("images", entry+"-"+recipeHash(recipe))
+	file := filepath.Join(dir, name)
+	unlock, err := lockEntry(dir)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	if !fresh(dir, recipe, name) {
+		if err := h.Progress.Step(step, func() error { return build(dir, file) }); err != nil {
+			return nil, err
+		}
+	}
+	return tarball.LayerFromFile(file)
 }
 
 // hostArch is the architecture the harness builds for: the machine's.

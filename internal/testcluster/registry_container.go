@@ -152,24 +152,18 @@ func (h *Harness) registryIP(ctx context.Context) (string, error) {
 }
 
 func waitHTTP(ctx context.Context, url string, timeout time.Duration) error {
-	deadline := time.Now().Add(timeout)
-	var last error
-	for time.Now().Before(deadline) {
+	return poll(ctx, 500*time.Millisecond, timeout, func(ctx context.Context) (bool, error) {
 		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 		resp, err := http.DefaultClient.Do(req)
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode < 500 {
-				return nil
-			}
-			err = fmt.Errorf("status %s", resp.Status)
+		if err != nil {
+			return false, err
 		}
-		last = err
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(500 * time.Millisecond):
+		resp.Body.Close()
+		if resp.StatusCode < 500 {
+			return true, nil
 		}
-	}
-	return fmt.Errorf("%s did not answer within %s: %v", url, timeout, last)
+		return false, fmt.Errorf("status %s", resp.Status)
+	}, func(last error) error {
+		return fmt.Errorf("%s did not answer within %s: %v", url, timeout, last)
+	})
 }

@@ -44,10 +44,7 @@ func (h *Harness) TerraformCLIOf(ctx context.Context, which string) (*TerraformC
 		if p, err := exec.LookPath("tofu"); err == nil {
 			return &TerraformCLI{Path: p, OpenTofu: true}, nil
 		}
-		if err := opentofuComponent.Ensure(ctx, h.Cache, h.Progress); err != nil {
-			return nil, err
-		}
-		return &TerraformCLI{Path: opentofuComponent.Binary(h.Cache, "tofu"), OpenTofu: true}, nil
+		return h.builtOpenTofu(ctx)
 	}
 	return nil, fmt.Errorf("unknown CLI %q: terraform or tofu", which)
 }
@@ -64,6 +61,12 @@ func (h *Harness) TerraformCLI(ctx context.Context) (*TerraformCLI, error) {
 			return &TerraformCLI{Path: p, OpenTofu: name == "tofu"}, nil
 		}
 	}
+	return h.builtOpenTofu(ctx)
+}
+
+// builtOpenTofu is OpenTofu built from the Go module proxy into the
+// cache, for machines with neither CLI on PATH.
+func (h *Harness) builtOpenTofu(ctx context.Context) (*TerraformCLI, error) {
 	if err := opentofuComponent.Ensure(ctx, h.Cache, h.Progress); err != nil {
 		return nil, err
 	}

@@ -24,6 +24,10 @@ const (
 	// StudyBaseImage is the base image of the feasibility study's
 	// Dockerfile; the harness provides a stand-in of similar size.
 	StudyBaseImage = "ones/plugin-host-node:v6.33.1"
+	// StudyBaseMultiImage is the same stand-in as an OCI index of
+	// linux/amd64 and linux/arm64/v8 (see studyBasePlatforms), for
+	// builds that pick a platform from a multi-platform base.
+	StudyBaseMultiImage = StudyBaseImage + "-multi"
 
 	// RegistryServerImage is the distribution registry in the local
 	// registry, for tests that run a registry inside the cluster.

@@ -21,6 +21,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"syscall"
 
@@ -35,6 +36,7 @@ func main() {
 		out       = flag.String("out", "feasibility/out", "directory for the report, the JSON and the chart")
 		scenarios = flag.String("scenarios", "", "comma-separated scenarios to run (default: all): "+strings.Join(feasibility.AllScenarios, ", "))
 		cleanup   = flag.Bool("cleanup", false, "delete every image the run pushed once the report is written")
+		monorepo  = flag.String("monorepo", "100,20,4", "the monorepo scenario: direct services, Kaniko services, max_concurrent_builds")
 
 		kubeconfig   = flag.String("kubeconfig", "", "kubeconfig of your cluster (default: KUBECONFIG or ~/.kube/config); any-cluster mode needs -registry")
 		kubeContext  = flag.String("context", "", "kubeconfig context (default: the current one)")
@@ -45,6 +47,7 @@ func main() {
 		regService   = flag.String("registry-service", "", "reach the registry through a port-forward to this Service instead: namespace/service[:port]")
 		insecure     = flag.Bool("insecure", false, "the registry speaks plain HTTP")
 		baseImage    = flag.String("base-image", "", "the study's base image as pods name it")
+		baseMulti    = flag.String("base-image-multi", "", "the study's base image as an index of linux/amd64 and linux/arm64, for the two-platform builds")
 		kanikoImage  = flag.String("executor-image", build.DefaultKanikoImage, "the Kaniko executor image (a -debug variant also measures the registry's round trip)")
 		contextDir   = flag.String("context-dir", "", "build your own context instead of the study's hello server")
 		dockerfile   = flag.String("dockerfile", "Dockerfile", "Dockerfile path inside -context-dir")
@@ -56,18 +59,40 @@ func main() {
 	t := feasibility.Target{
 		Kubeconfig: *kubeconfig, Context: *kubeContext, Namespace: *namespace,
 		ClusterRegistry: *reg, NodeRegistry: *nodeReg, HostRegistry: *hostReg, RegistryService: *regService, Insecure: *insecure,
-		BaseImage: *baseImage, KanikoImage: *kanikoImage, ContextDir: *contextDir, Terraform: *terraformCLI,
+		BaseImage: *baseImage, BaseImageMulti: *baseMulti, KanikoImage: *kanikoImage, ContextDir: *contextDir, Terraform: *terraformCLI,
 	}
 	if *contextDir != "" {
 		t.Dockerfile = *dockerfile
 	}
-	if err := run(ctx, t, *runs, *out, *scenarios, *cleanup); err != nil {
+	size, err := parseMonorepo(*monorepo)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "feasibility: -monorepo:", err)
+		os.Exit(2)
+	}
+	if err := run(ctx, t, *runs, *out, *scenarios, *cleanup, size); err != nil {
 		fmt.Fprintln(os.Stderr, "feasibility:", err)
 		os.Exit(1)
 	}
 }
 
-func run(ctx context.Context, t feasibility.Target, runs int, out, scenarios string, cleanup bool) error {
+// parseMonorepo reads "direct,kaniko,max_concurrent_builds".
+func parseMonorepo(s string) (feasibility.MonorepoSize, error) {
+	parts := strings.Split(s, ",")
+	if len(parts) != 3 {
+		return feasibility.MonorepoSize{}, fmt.Errorf("%q: want three numbers, direct,kaniko,max_concurrent_builds", s)
+	}
+	var n [3]int
+	for i, p := range parts {
+		v, err := strconv.Atoi(strings.TrimSpace(p))
+		if err != nil || v < 0 || i == 2 && v < 1 {
+			return feasibility.MonorepoSize{}, fmt.Errorf("%q: %q is not a count", s, p)
+		}
+		n[i] = v
+	}
+	return feasibility.MonorepoSize{Direct: n[0], Kaniko: n[1], MaxConcurrent: n[2]}, nil
+}
+
+func run(ctx context.Context, t feasibility.Target, runs int, out, scenarios string, cleanup bool, monorepo feasibility.MonorepoSize) error {
 	work, err := os.MkdirTemp("", "onesbuild-feasibility-bin-")
 	if err != nil {
 		return err
@@ -100,6 +125,19 @@ func run(ctx context.Context, t feasibility.Target, runs int, out, scenarios str
 	if t.StudyBinary, err = os.ReadFile(hello); err != nil {
 		return err
 	}
+	t.StudyBinaries = map[string][]byte{}
+	for _, platform := range feasibility.TwoPlatforms {
+		arch := platform[strings.LastIndex(platform, "/")+1:]
+		out := filepath.Join(work, "main-"+arch)
+		c := exec.CommandContext(ctx, "go", "build", "-trimpath", "-ldflags=-s -w", "-o", out, "./examples/quickstart/hello")
+		c.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH="+arch)
+		if msg, err := c.CombinedOutput(); err != nil {
+			return fmt.Errorf("building the hello server for %s: %v\n%s", platform, err, msg)
+		}
+		if t.StudyBinaries[arch], err = os.ReadFile(out); err != nil {
+			return err
+		}
+	}
 	df, err := os.ReadFile("examples/quickstart/app/Dockerfile")
 	if err != nil {
 		return err
@@ -131,7 +169,7 @@ func run(ctx context.Context, t feasibility.Target, runs int, out, scenarios str
 	if scenarios != "" {
 		list = strings.Split(scenarios, ",")
 	}
-	report, err := feasibility.Run(ctx, t, feasibility.Options{Runs: runs, Scenarios: list, Cleanup: cleanup, Log: os.Stderr})
+	report, err := feasibility.Run(ctx, t, feasibility.Options{Runs: runs, Scenarios: list, Cleanup: cleanup, Log: os.Stderr, Monorepo: monorepo})
 	if err != nil {
 		return err
 	}
@@ -165,7 +203,7 @@ func harnessTarget(t *feasibility.Target) error {
 		return err
 	}
 	t.Kubeconfig, t.ClusterRegistry, t.NodeRegistry, t.HostRegistry = env.Kubeconfig, env.ClusterRegistry, env.NodeRegistry, env.HostRegistry
-	t.Insecure, t.BaseImage, t.KanikoImage = true, env.BaseImage, env.KanikoImage
+	t.Insecure, t.BaseImage, t.BaseImageMulti, t.KanikoImage = true, env.BaseImage, env.BaseImageMulti, env.KanikoImage
 	t.Versions = map[string]string{"kaniko": testcluster.KanikoVersion, "kind": testcluster.KindVersion}
 	if v, err := exec.Command("docker", "version", "--format", "{{.Server.Version}}").Output(); err == nil {
 		t.Versions["docker"] = strings.TrimSpace(string(v))

@@ -44,6 +44,7 @@ func TestAccFeasibility_anyCluster(t *testing.T) {
 		NodeRegistry    string `json:"node_registry"`
 		KanikoImage     string `json:"kaniko_image"`
 		BaseImage       string `json:"base_image"`
+		BaseImageMulti  string `json:"base_image_multi"`
 	}
 	if err := json.Unmarshal(data, &env); err != nil {
 		t.Fatal(err)
@@ -63,8 +64,8 @@ func TestAccFeasibility_anyCluster(t *testing.T) {
 	cmd := exec.Command("go", "run", "./scripts/feasibility",
 		"-kubeconfig", env.Kubeconfig, "-namespace", ns,
 		"-registry", env.ClusterRegistry, "-node-registry", env.NodeRegistry, "-registry-from-host", env.HostRegistry, "-insecure",
-		"-base-image", env.BaseImage, "-executor-image", env.KanikoImage,
-		"-runs", "1", "-cleanup", "-out", out)
+		"-base-image", env.BaseImage, "-base-image-multi", env.BaseImageMulti, "-executor-image", env.KanikoImage,
+		"-runs", "1", "-monorepo", "6,2,2", "-cleanup", "-out", out)
 	cmd.Dir = "../.."
 	cmd.Env = os.Environ()
 	logs, err := cmd.CombinedOutput()
@@ -95,7 +96,16 @@ func TestAccFeasibility_anyCluster(t *testing.T) {
 		feasibility.Floor:       {feasibility.Build, feasibility.Push, feasibility.BuildTotal},
 		feasibility.ApplyDirect: {feasibility.Apply}, feasibility.ApplyKaniko: {feasibility.Apply}, feasibility.ApplyDirectTen: {feasibility.Apply},
 		feasibility.WorkloadCold: {feasibility.Build, feasibility.BuildTotal}, feasibility.WorkloadCached: {feasibility.BuildTotal}, feasibility.WorkloadLate: {feasibility.BuildTotal},
-		feasibility.ParallelKaniko: {feasibility.BuildTotal},
+		feasibility.ParallelKaniko:     {feasibility.BuildTotal},
+		feasibility.DirectTwoPlatforms: {feasibility.BuildTotal}, feasibility.KanikoTwoPlatforms: {feasibility.BuildTotal},
+	}
+	for _, step := range feasibility.MonorepoSteps {
+		phases[step] = []feasibility.Metric{feasibility.Apply, feasibility.CPUBusy}
+	}
+	for _, s := range report.Samples {
+		if strings.HasPrefix(s.Mode, feasibility.Monorepo) && s.Error != "" {
+			t.Errorf("%s run %d failed: %s", s.Mode, s.Run, s.Error)
+		}
 	}
 	for mode, metrics := range phases {
 		for _, m := range metrics {
@@ -108,7 +118,7 @@ func TestAccFeasibility_anyCluster(t *testing.T) {
 		t.Errorf("environment incomplete: %+v", report.Environment)
 	}
 	md, _ := os.ReadFile(filepath.Join(out, "feasibility-report.md"))
-	for _, want := range []string{"## The study's flow", "## Targets", "## terraform apply", "## Kaniko on work only Kaniko can do", "against any cluster"} {
+	for _, want := range []string{"## The study's flow", "## Targets", "## terraform apply", "## Kaniko on work only Kaniko can do", "## A monorepo in one configuration", "against any cluster"} {
 		if !strings.Contains(string(md), want) {
 			t.Errorf("report lacks %q", want)
 		}
@@ -124,7 +134,7 @@ func TestAccFeasibility_anyCluster(t *testing.T) {
 		if s.Digest == "" || s.Error != "" {
 			continue
 		}
-		repo := env.ClusterRegistry + "/onesbuild-feasibility/" + strings.NewReplacer(" ", "-", ",", "", "x10", "ten").Replace(strings.ToLower(s.Mode))
+		repo := feasibility.Repository(env.ClusterRegistry, s.Mode)
 		if _, err := reg.Size(ctx, repo, s.Digest); err == nil {
 			t.Errorf("%s@%s still in the registry after -cleanup", repo, s.Digest)
 		}

@@ -115,8 +115,9 @@ Cluster %s (Kubernetes %s) is up.
   registry from the kubelet:  %s
   Kaniko executor image:      %s
   study base image:           %s
+      linux/amd64 + arm64:    %s
   node image:                 %s
   all of the above as JSON:   %s
 `, env.ClusterName, env.KubernetesVersion, env.Kubeconfig, env.Kubeconfig, env.HostRegistry, env.ClusterRegistry,
-		env.NodeRegistry, env.KanikoImage, env.BaseImage, env.NodeImage, path)
+		env.NodeRegistry, env.KanikoImage, env.BaseImage, env.BaseImageMulti, env.NodeImage, path)
 }

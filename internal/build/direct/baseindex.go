@@ -66,10 +66,27 @@ func indexEntryFor(digest string) *indexEntry {
 	return e
 }
 
+// indexFormat is the version of the cached index's layout; a change to
+// node or to what an index holds must raise it, so that a cache written
+// by another version of the provider is read again from the image
+// instead of being misread.
+const indexFormat = 2
+
+// cachedIndex is the cache file's content.
+type cachedIndex struct {
+	Format int              `json:"format"`
+	Nodes  map[string]*node `json:"nodes"`
+}
+
+// indexFile is where the index of digest is cached.
+func indexFile(cacheDir string, digest v1.Hash) string {
+	return filepath.Join(cacheDir, fmt.Sprintf("index-v%d-%s-%s.json.gz", indexFormat, digest.Algorithm, digest.Hex))
+}
+
 func loadBaseIndex(img v1.Image, digest v1.Hash, cacheDir string) (map[string]*node, bool, error) {
 	file := ""
 	if cacheDir != "" {
-		file = filepath.Join(cacheDir, digest.Algorithm+"-"+digest.Hex+".json.gz")
+		file = indexFile(cacheDir, digest)
 		if nodes, err := readIndex(file); err == nil {
 			return nodes, true, nil
 		}
@@ -109,14 +126,17 @@ func readIndex(file string) (map[string]*node, error) {
 	if err != nil {
 		return nil, err
 	}
-	var nodes map[string]*node
-	if err := json.NewDecoder(gz).Decode(&nodes); err != nil {
+	var cached cachedIndex
+	if err := json.NewDecoder(gz).Decode(&cached); err != nil {
 		return nil, err
 	}
-	if nodes["/"] == nil {
+	if cached.Format != indexFormat {
+		return nil, fmt.Errorf("index format %d, want %d", cached.Format, indexFormat)
+	}
+	if cached.Nodes["/"] == nil {
 		return nil, errors.New("index without a root")
 	}
-	return nodes, nil
+	return cached.Nodes, nil
 }
 
 func writeIndex(file string, nodes map[string]*node) error {
@@ -129,7 +149,7 @@ func writeIndex(file string, nodes map[string]*node) error {
 	}
 	defer os.Remove(tmp.Name())
 	gz := gzip.NewWriter(tmp)
-	if err := json.NewEncoder(gz).Encode(nodes); err != nil {
+	if err := json.NewEncoder(gz).Encode(cachedIndex{Format: indexFormat, Nodes: nodes}); err != nil {
 		tmp.Close()
 		return err
 	}

@@ -13,19 +13,28 @@ import (
 	"github.com/onesbuild/terraform-provider-onesbuild/internal/buildcontext"
 )
 
-// contextFiles is the build context as Kaniko sees it after unpacking:
-// every entry of the snapshot by its clean relative path, with the
-// directories the archive implies.
+// contextFiles is the build context as Kaniko's COPY sees it after
+// unpacking: every entry of the snapshot by its clean relative path, with
+// the directories the archive implies, except what was sent only for the
+// builder (an excluded Dockerfile or ignore file), which Kaniko's COPY
+// skips.
 type contextFiles struct {
 	entries map[string]buildcontext.Entry
 	// paths lists every path in walk order ("." first), as Kaniko's
 	// RelativeFiles does.
 	paths []string
+	// builderOnly are the entries sent for the builder alone: a COPY
+	// that names one copies nothing, as Kaniko skips excluded files.
+	builderOnly map[string]bool
 }
 
 func newContextFiles(index map[string]buildcontext.Entry) *contextFiles {
-	c := &contextFiles{entries: map[string]buildcontext.Entry{".": {Type: tar.TypeDir, Mode: 0o755}}}
+	c := &contextFiles{entries: map[string]buildcontext.Entry{".": {Type: tar.TypeDir, Mode: 0o755}}, builderOnly: map[string]bool{}}
 	for p, e := range index {
+		if e.BuilderOnly {
+			c.builderOnly[p] = true
+			continue
+		}
 		c.entries[p] = e
 		// Directories the archive leaves out are created 0755 on unpacking.
 		for d := path.Dir(p); d != "."; d = path.Dir(d) {
@@ -98,9 +107,15 @@ func (s *stageState) resolveSources(srcs []string) ([]string, error) {
 	for _, src := range srcs {
 		src = path.Clean(src)
 		for _, p := range s.ctx.paths {
-			if ok, err := path.Match(src, p); err != nil {
+			// An absolute pattern is matched against the path from the
+			// context root, as Kaniko matches it against "/" + path.
+			candidate := p
+			if path.IsAbs(src) {
+				candidate = path.Join("/", p)
+			}
+			if ok, err := path.Match(src, candidate); err != nil {
 				return nil, err
-			} else if ok || src == p {
+			} else if ok || src == candidate {
 				out = append(out, p)
 			}
 		}
@@ -148,7 +163,12 @@ func (s *stageState) isDestDir(p string) bool {
 
 // resolveIfSymlink resolves symlinks in the longest existing prefix of
 // an absolute destination, keeping the components that do not exist.
+// Like Kaniko's (which lstats the path first), it fails when a component
+// that exists is not a directory: a directory copied onto a file.
 func (s *stageState) resolveIfSymlink(dest string) (string, error) {
+	if s.tree.notDir(dest, strings.HasSuffix(dest, "/")) {
+		return "", fmt.Errorf("resolving dest symlink: lstat %s: not a directory", dest)
+	}
 	var missing []string
 	p := path.Clean(dest)
 	for p != "/" {
@@ -185,16 +205,18 @@ func (s *stageState) copyCommand(srcs []string, dest, chown, chmod string) error
 	if err != nil {
 		return err
 	}
-	if len(resolved) == 0 {
-		return fmt.Errorf("no source files were specified, or none matched %v", srcs)
-	}
-	if (len(resolved) > 1 || len(srcs) > 1) && !strings.HasSuffix(dest, "/") {
-		return fmt.Errorf("when using COPY with more than one source file, the destination must be a directory and end with a /")
+	// A wildcard that matches nothing copies nothing: Kaniko, unlike
+	// Docker, does not fail.
+	if err := s.validSources(srcs, resolved, dest); err != nil {
+		return err
 	}
 	for _, src := range resolved {
 		rel, err := contextPath(src)
 		if err != nil {
 			return err
+		}
+		if s.ctx.builderOnly[rel] {
+			continue // excluded, sent for the builder: Kaniko skips it
 		}
 		e, ok := s.ctx.entries[rel]
 		if !ok {
@@ -225,16 +247,80 @@ func (s *stageState) copyCommand(srcs []string, dest, chown, chmod string) error
 	return nil
 }
 
-// parseChmod reads --chmod as an octal mode.
+// validSources applies Kaniko's IsSrcsValid: several sources, or a
+// wildcard that brings several files, need a destination directory;
+// one directory source makes its destination a directory.
+func (s *stageState) validSources(srcs, resolved []string, dest string) error {
+	const several = "when specifying multiple sources in a COPY command, destination must be a directory and end in '/'"
+	if !containsAnyWildcards(srcs) {
+		total := 0
+		for _, src := range srcs {
+			if rel, err := contextPath(src); err == nil && !s.ctx.builderOnly[rel] {
+				total++
+			}
+		}
+		if total > 1 && !s.destIsDir(dest) {
+			return errors.New(several)
+		}
+	}
+	if len(resolved) == 1 {
+		if rel, err := contextPath(resolved[0]); err == nil {
+			if e, ok := s.ctx.entries[rel]; ok && e.Type == tar.TypeDir {
+				return nil
+			}
+		}
+	}
+	files := 0
+	for _, src := range resolved {
+		rel, err := contextPath(src)
+		if err != nil {
+			return err
+		}
+		if _, ok := s.ctx.entries[rel]; ok {
+			files += len(s.ctx.under(rel))
+		}
+	}
+	if !s.destIsDir(dest) && files > 1 {
+		return errors.New(several)
+	}
+	return nil
+}
+
+func containsAnyWildcards(srcs []string) bool {
+	for _, s := range srcs {
+		if containsWildcards(s) {
+			return true
+		}
+	}
+	return false
+}
+
+// destIsDir is Kaniko's IsDestDir: the destination exists as a
+// directory, read as Kaniko's process reads it (relative to "/", not to
+// WORKDIR), or it ends in "/" or is ".".
+func (s *stageState) destIsDir(dest string) bool {
+	if n := s.tree.stat(path.Join("/", dest)); n != nil {
+		return n.isDir()
+	}
+	return strings.HasSuffix(dest, "/") || dest == "."
+}
+
+// parseChmod reads --chmod as an octal mode. Kaniko applies it as a Go
+// fs.FileMode, in which 0o4000, 0o2000 and 0o1000 are not the setuid,
+// setgid and sticky bits: they are dropped, and only the permission
+// bits reach the image.
 func parseChmod(chmod string) (mode int64, useDefault bool, err error) {
 	if chmod == "" {
 		return 0, true, nil
 	}
 	m, err := strconv.ParseUint(chmod, 8, 32)
-	if err != nil || m > 0o7777 {
+	if err != nil {
 		return 0, false, fmt.Errorf("--chmod=%s is not an octal mode", chmod)
 	}
-	return int64(m), false, nil
+	if m > 0o7777 {
+		return 0, false, &NotEligibleError{Instruction: "COPY", Reason: "--chmod=" + chmod + " sets bits beyond the permissions, which Kaniko reads as file types"}
+	}
+	return int64(m & 0o777), false, nil
 }
 
 // createParentDirectory creates the missing parents of p with mode 0755

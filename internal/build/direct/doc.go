@@ -13,9 +13,11 @@
 // acceptance test) and is bit-for-bit reproducible: no wall-clock time
 // enters the image.
 //
-// Files by concern: dockerfile.go (eligibility, with BuildKit's parser),
-// fs.go (a model of the image's file tree), copy.go (COPY and WORKDIR as
-// Kaniko performs them), layer.go (deterministic layer archives),
-// baseindex.go (the base image's file metadata, cached by digest),
-// executor.go (resolve, assemble, push).
+// Files by concern: executor.go (Plan, Probe, Build and the registry
+// credentials), dockerfile.go (eligibility, with BuildKit's parser),
+// base.go (the base manifest for the build's platform), assemble.go (the
+// instructions performed on the base's config and file tree), fs.go (a
+// model of the image's file tree), copy.go (COPY and WORKDIR as Kaniko
+// performs them), layer.go (deterministic layer archives), baseindex.go
+// (the base image's file metadata, cached by digest), push.go.
 package direct

@@ -2,7 +2,6 @@ package direct
 
 import (
 	"bytes"
-	"context"
 	"errors"
 	"fmt"
 	"sort"
@@ -11,8 +10,6 @@ import (
 	"github.com/moby/buildkit/frontend/dockerfile/instructions"
 	"github.com/moby/buildkit/frontend/dockerfile/parser"
 	"github.com/moby/buildkit/frontend/dockerfile/shell"
-
-	"github.com/onesbuild/terraform-provider-onesbuild/internal/build"
 )
 
 // NotEligibleError says why a Dockerfile cannot be built directly,
@@ -46,15 +43,22 @@ var eligibleInstructions = map[string]bool{
 type Plan struct {
 	// Base is the FROM reference with build arguments expanded.
 	Base string
-	// BasePlatform is FROM --platform, expanded; usually empty.
-	BasePlatform string
 	// Commands are the stage's instructions, in order.
 	Commands []instructions.Command
 	// Args are the build arguments in effect: the values given, for the
 	// ARGs the Dockerfile declares (meta ARGs before FROM included).
 	metaArgs map[string]string
-	given    map[string]string
-	escape   rune
+	// metaSet are the meta ARGs with a value (a default or a given one):
+	// an ARG in the stage takes its value from them, else from Kaniko's
+	// predefined arguments.
+	metaSet map[string]bool
+	given   map[string]string
+	// platformArgs are the predefined platform arguments the stage
+	// declares and the build does not give.
+	platformArgs []string
+	// targetStage is Kaniko's TARGETSTAGE: the stage's name, else
+	// "default".
+	targetStage string
 }
 
 // Analyze parses a Dockerfile with BuildKit's parser and decides whether
@@ -84,8 +88,13 @@ func Analyze(dockerfile []byte, buildArgs map[string]string, target string) (*Pl
 	if target != "" && target != stage.Name {
 		return nil, &NotEligibleError{Reason: fmt.Sprintf("target %q is not the Dockerfile's stage", target)}
 	}
-	p := &Plan{metaArgs: map[string]string{}, given: buildArgs, escape: res.EscapeToken}
-	lex := shell.NewLex(res.EscapeToken)
+	p := &Plan{metaArgs: map[string]string{}, metaSet: map[string]bool{}, given: buildArgs, targetStage: stage.Name}
+	if p.targetStage == "" {
+		p.targetStage = "default"
+	}
+	// Kaniko expands words with the default escape token whatever the
+	// escape directive says; the directive only shapes parsing.
+	lex := shell.NewLex(parser.DefaultEscapeToken)
 	for _, a := range metaArgs {
 		for _, kv := range a.Args {
 			v := ""
@@ -98,6 +107,8 @@ func Analyze(dockerfile []byte, buildArgs map[string]string, target string) (*Pl
 				v = given
 			}
 			p.metaArgs[kv.Key] = v
+			_, isGiven := buildArgs[kv.Key]
+			p.metaSet[kv.Key] = kv.Value != nil || isGiven
 		}
 	}
 	if p.Base, _, err = lex.ProcessWord(stage.BaseName, shell.EnvsFromSlice(p.metaEnv())); err != nil {
@@ -107,13 +118,19 @@ func Analyze(dockerfile []byte, buildArgs map[string]string, target string) (*Pl
 		return nil, &NotEligibleError{Instruction: "FROM", Line: line(stage.Location), Reason: "FROM scratch is built by Kaniko; a direct build appends to a base image"}
 	}
 	if stage.Platform != "" {
-		if p.BasePlatform, _, err = lex.ProcessWord(stage.Platform, shell.EnvsFromSlice(p.metaEnv())); err != nil {
-			return nil, fmt.Errorf("expanding FROM --platform: %w", err)
-		}
+		return nil, &NotEligibleError{Instruction: "FROM", Line: line(stage.Location),
+			Reason: "FROM --platform: Kaniko pulls the base for the build's target platform and ignores --platform; set the build's platform instead"}
 	}
 	for _, cmd := range stage.Commands {
 		if err := eligible(cmd); err != nil {
 			return nil, err
+		}
+		if arg, ok := cmd.(*instructions.ArgCommand); ok {
+			for _, kv := range arg.Args {
+				if _, isGiven := buildArgs[kv.Key]; platformArgs[kv.Key] && kv.Value == nil && !isGiven && !p.metaSet[kv.Key] {
+					p.platformArgs = append(p.platformArgs, kv.Key)
+				}
+			}
 		}
 	}
 	p.Commands = stage.Commands
@@ -185,91 +202,4 @@ func (p *Plan) metaEnv() []string {
 		env = append(env, k+"="+p.metaArgs[k])
 	}
 	return env
-}
-
-// FinalBase returns the image the final stage (or target) of any
-// Dockerfile builds on, following FROM <stage> to the image that stage
-// starts from; ok is false for FROM scratch or a Dockerfile it cannot
-// read.
-func FinalBase(dockerfile []byte, buildArgs map[string]string, target string) (ref string, ok bool) {
-	res, err := parser.Parse(bytes.NewReader(dockerfile))
-	if err != nil {
-		return "", false
-	}
-	stages, metaArgs, err := instructions.Parse(res.AST, nil)
-	if err != nil || len(stages) == 0 {
-		return "", false
-	}
-	lex := shell.NewLex(res.EscapeToken)
-	var env []string
-	for _, a := range metaArgs {
-		for _, kv := range a.Args {
-			v := ""
-			if kv.Value != nil {
-				v = *kv.Value
-			}
-			if given, ok := buildArgs[kv.Key]; ok {
-				v = given
-			}
-			env = append(env, kv.Key+"="+v)
-		}
-	}
-	byName := map[string]int{}
-	for i, s := range stages {
-		if s.Name != "" {
-			byName[strings.ToLower(s.Name)] = i
-		}
-	}
-	i := len(stages) - 1
-	if target != "" {
-		t, found := byName[strings.ToLower(target)]
-		if !found {
-			return "", false
-		}
-		i = t
-	}
-	for hops := 0; hops <= len(stages); hops++ {
-		base, _, err := lex.ProcessWord(stages[i].BaseName, shell.EnvsFromSlice(env))
-		if err != nil {
-			return "", false
-		}
-		if j, isStage := byName[strings.ToLower(base)]; isStage && j < i {
-			i = j
-			continue
-		}
-		if base == "" || strings.EqualFold(base, "scratch") {
-			return "", false
-		}
-		return base, true
-	}
-	return "", false
-}
-
-// ResolveBase records, after a build that did not report it (a Kaniko
-// build), the digest of the image the Dockerfile's final stage starts
-// from, as the registry resolves it right after the build. A registry
-// this machine cannot reach leaves it unknown.
-type ResolveBase struct {
-	Registry interface {
-		Digest(ctx context.Context, ref string) (string, error)
-	}
-	Next build.Executor
-}
-
-// Build runs the next executor, then resolves the base.
-func (r ResolveBase) Build(ctx context.Context, spec build.Spec) (*build.Result, error) {
-	res, err := r.Next.Build(ctx, spec)
-	if err != nil || res.BaseImageDigest != "" || spec.Snapshot == nil {
-		return res, err
-	}
-	dockerfile, rerr := spec.Snapshot.ReadFile(spec.Snapshot.Dockerfile)
-	if rerr != nil {
-		return res, nil
-	}
-	if base, ok := FinalBase(dockerfile, spec.BuildArgs, spec.Target); ok {
-		if d, derr := r.Registry.Digest(ctx, base); derr == nil {
-			res.BaseImageDigest = d
-		}
-	}
-	return res, nil
 }

@@ -7,23 +7,18 @@ import (
 	"strings"
 	"time"
 
-	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/mutate"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
-	"github.com/google/go-containerregistry/pkg/v1/types"
-	"github.com/moby/buildkit/frontend/dockerfile/instructions"
-	"github.com/moby/buildkit/frontend/dockerfile/shell"
-	"github.com/moby/sys/signal"
 
 	"github.com/onesbuild/terraform-provider-onesbuild/internal/build"
 	"github.com/onesbuild/terraform-provider-onesbuild/internal/buildcontext"
 	"github.com/onesbuild/terraform-provider-onesbuild/internal/registry"
 )
 
-// scratchEnv is the environment Kaniko gives an image whose base sets
-// none.
-var scratchEnv = []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}
+// SecretReader reads the data of a Secret in a namespace; kube.Secrets
+// implements it.
+type SecretReader interface {
+	SecretData(ctx context.Context, namespace, name string) (map[string][]byte, error)
+}
 
 // Executor builds eligible Dockerfiles without a pod.
 type Executor struct {
@@ -33,34 +28,127 @@ type Executor struct {
 	// IndexCacheDir keeps the file metadata of base images, by digest;
 	// empty disables the cache.
 	IndexCacheDir string
-	// DefaultPlatform picks the platform of a multi-platform base when
-	// the spec names none, as os/arch[/variant]. Kaniko uses its node's.
-	DefaultPlatform func(ctx context.Context) string
-	// Secrets reads a Secret's data in a namespace, for the registry
-	// credentials of spec.Registry.AuthSecret; nil when no cluster is
-	// configured.
-	Secrets func(ctx context.Context, namespace, name string) (map[string][]byte, error)
+	// LayerCacheDir keeps the layers builds and predictions write, by
+	// uncompressed digest; empty writes each layer to a temporary file.
+	LayerCacheDir string
+	// Nodes tells the platforms of the nodes a build pod of the spec
+	// could run on, the platform Kaniko would build for when the spec
+	// names none; nil when no cluster is configured.
+	Nodes build.NodePlatforms
+	// Secrets reads the registry credentials Secret a spec names
+	// (RegistryAccess.AuthSecret); nil when no cluster is configured.
+	Secrets SecretReader
 	Log     build.Logger
 	Now     build.Clock
 }
 
-var _ build.Executor = (*Executor)(nil)
+var (
+	_ build.Executor  = (*Executor)(nil)
+	_ build.Prober    = (*Executor)(nil)
+	_ build.Predictor = (*Executor)(nil)
+)
 
-// Eligible reports why the spec cannot be built directly, or nil: the
-// Dockerfile's instructions (read from the snapshot), then whether the
-// registries of the base and the target answer from this machine.
-func (e *Executor) Eligible(ctx context.Context, spec build.Spec) error {
-	if spec.Snapshot == nil {
-		return Check(nil, spec)
-	}
-	dockerfile, err := spec.Snapshot.ReadFile(spec.Snapshot.Dockerfile)
+// Plan accepts the spec when a direct build can perform its Dockerfile
+// (read from the snapshot at build time and from the source before, so
+// both read the same file) and knows the platform Kaniko would build
+// for; it declines with ReasonNotEligible or ReasonPlatform otherwise.
+// Whether the base has several platforms is asked of its registry, when
+// it answers within a few seconds; if not, the build decides.
+func (e *Executor) Plan(ctx context.Context, spec build.Spec) (build.Plan, error) {
+	plan, err := analyze(spec)
 	if err != nil {
-		return err
+		return build.Plan{}, err
 	}
-	if err := Check(dockerfile, spec); err != nil {
-		return err
+	targets := e.targets(ctx, spec)
+	for _, p := range targets {
+		if err := p.require(plan); err != nil {
+			return build.Plan{}, err
+		}
 	}
-	plan, err := Analyze(dockerfile, spec.BuildArgs, spec.Target)
+	if err := e.checkBasePlatforms(ctx, spec, plan, targets); err != nil {
+		return build.Plan{}, err
+	}
+	return build.Plan{Executor: build.ExecutorDirect}, nil
+}
+
+// checkBasePlatforms asks the base's registry, when it answers within a
+// few seconds, whether the base has an image for every platform the
+// build names, and, when the build names none and cannot know Kaniko's,
+// whether the base has several.
+func (e *Executor) checkBasePlatforms(ctx context.Context, spec build.Spec, plan *Plan, targets []platforms) error {
+	ctx, cancel := context.WithTimeout(ctx, planRegistryTimeout)
+	defer cancel()
+	reg, err := e.registryFor(ctx, spec)
+	if err != nil {
+		return nil
+	}
+	desc, err := baseDescriptor(ctx, reg, plan.Base)
+	if err != nil || !desc.MediaType.IsIndex() {
+		return nil
+	}
+	idx, err := desc.ImageIndex()
+	if err != nil {
+		return nil
+	}
+	m, err := idx.IndexManifest()
+	if err != nil {
+		return nil
+	}
+	children := imageChildren(m)
+	var missing []string
+	for _, p := range targets {
+		if p.target == "" {
+			if len(children) > 1 {
+				return platformFailure(p.unknown, fmt.Sprintf("the base image %s has several platforms (%s)", plan.Base, platformList(children)))
+			}
+			continue
+		}
+		if want, err := v1.ParsePlatform(p.target); err == nil && !hasPlatform(children, *want) {
+			missing = append(missing, p.target)
+		}
+	}
+	if len(missing) > 0 {
+		return &build.Failure{Reason: build.ReasonBaseImage,
+			Message: fmt.Sprintf("FROM %s has no image for %s (it has %s)", plan.Base, strings.Join(missing, ", "), platformList(children))}
+	}
+	return nil
+}
+
+// planRegistryTimeout bounds what a plan waits for a registry.
+const planRegistryTimeout = 5 * time.Second
+
+// analyze decides whether the spec's Dockerfile can be built directly
+// and parses it; every error is a *build.Failure.
+func analyze(spec build.Spec) (*Plan, error) {
+	if !spec.Context.Local() {
+		return nil, notEligible(&NotEligibleError{Reason: "a URL context is fetched by Kaniko inside the cluster; a direct build needs a local context"})
+	}
+	if len(spec.Secrets) > 0 {
+		return nil, notEligible(&NotEligibleError{Reason: "build secrets are for RUN steps, which need Kaniko"})
+	}
+	content, err := spec.Context.ReadDockerfile()
+	if err != nil {
+		return nil, &build.Failure{Reason: build.ReasonContextRead, Message: "reading the Dockerfile", Err: err}
+	}
+	plan, err := Analyze(content, spec.BuildArgs, spec.Target)
+	if err != nil {
+		var ne *NotEligibleError
+		if errors.As(err, &ne) {
+			return nil, notEligible(err)
+		}
+		return nil, &build.Failure{Reason: build.ReasonDockerfile, Message: "reading the Dockerfile", Err: err}
+	}
+	if err := build.CheckSources(spec, nil); err != nil {
+		return nil, err
+	}
+	return plan, nil
+}
+
+// Probe reports whether the registries of the base image and the target
+// answer from this machine, which a direct build needs and Kaniko does
+// not.
+func (e *Executor) Probe(ctx context.Context, spec build.Spec) error {
+	plan, err := analyze(spec)
 	if err != nil {
 		return err
 	}
@@ -85,142 +173,252 @@ func (e *Executor) registryFor(ctx context.Context, spec build.Spec) (*registry.
 		return e.Registry, nil
 	}
 	if e.Secrets == nil {
-		return nil, &build.Failure{Reason: build.ReasonSecretMissing, Message: "registry_auth_secret needs a cluster to read it from"}
+		return nil, &build.Failure{Reason: build.ReasonRegistrySecret, Message: fmt.Sprintf("the registry credentials secret %q is read from the cluster, and no cluster is configured", name)}
 	}
-	data, err := e.Secrets(ctx, spec.Namespace, name)
+	data, err := e.Secrets.SecretData(ctx, spec.Namespace, name)
 	if err != nil {
-		return nil, &build.Failure{Reason: build.ReasonSecretMissing, Message: fmt.Sprintf("reading secret %q in namespace %q", name, spec.Namespace), Err: err}
+		return nil, &build.Failure{Reason: build.ReasonRegistrySecret, Message: fmt.Sprintf("reading secret %q in namespace %q", name, spec.Namespace), Err: err}
 	}
 	for _, key := range []string{".dockerconfigjson", "config.json"} {
 		if cfg, ok := data[key]; ok {
 			kc, err := registry.DockerConfigKeychain(cfg, e.Registry.Hosts)
 			if err != nil {
-				return nil, &build.Failure{Reason: build.ReasonSecretMissing, Message: fmt.Sprintf("secret %q", name), Err: err}
+				return nil, &build.Failure{Reason: build.ReasonRegistrySecret, Message: fmt.Sprintf("secret %q", name), Err: err}
 			}
 			return e.Registry.WithKeychain(kc), nil
 		}
 	}
-	return nil, &build.Failure{Reason: build.ReasonSecretMissing, Message: fmt.Sprintf("secret %q has neither a .dockerconfigjson nor a config.json key", name)}
+	return nil, &build.Failure{Reason: build.ReasonRegistrySecret, Message: fmt.Sprintf("secret %q has neither a .dockerconfigjson nor a config.json key", name)}
 }
 
-// Check reports whether the spec's Dockerfile can be built directly,
-// reading only the Dockerfile. A *NotEligibleError says why not.
-func Check(dockerfile []byte, spec build.Spec) error {
-	if spec.ContextURL != "" {
-		return &NotEligibleError{Reason: "a context_url is fetched by Kaniko inside the cluster; a direct build needs a local context"}
-	}
-	if len(spec.Secrets) > 0 {
-		return &NotEligibleError{Reason: "build secrets are for RUN steps, which need Kaniko"}
-	}
-	_, err := Analyze(dockerfile, spec.BuildArgs, spec.Target)
-	return err
-}
-
-// Build assembles and pushes the image.
+// Build assembles and pushes the image. A local context must have been
+// archived (build.SnapshotContext). A spec pinned by its plan is built
+// on the planned base and pushed only when it reaches the planned
+// digest.
 func (e *Executor) Build(ctx context.Context, spec build.Spec) (*build.Result, error) {
-	res := &build.Result{Executor: build.ExecutorDirect, Timings: build.Timings{}}
+	res := build.NewResult(build.ExecutorDirect)
 	start := e.Now.Now()
-	if err := spec.Validate(); err != nil {
-		return res, &build.Failure{Reason: build.ReasonInvalidRequest, Err: err}
-	}
-	if spec.Source == nil && spec.Snapshot == nil {
-		return res, notEligible(&NotEligibleError{Reason: "a context_url is fetched by Kaniko inside the cluster; a direct build needs a local context"})
-	}
-	spec, cleanup, err := build.TakeSnapshot(spec)
+	ready, cleanup, err := e.prepare(ctx, spec, res)
 	defer cleanup()
 	if err != nil {
 		return res, err
 	}
-	snap := spec.Snapshot
-	res.ContextSHA256 = snap.SHA256
-	dockerfile, err := snap.ReadFile(snap.Dockerfile)
-	if err != nil {
-		return res, &build.Failure{Reason: build.ReasonContextRead, Message: "reading the Dockerfile from the context", Err: err}
-	}
-	if err := Check(dockerfile, spec); err != nil {
-		return res, notEligible(err)
-	}
-	plan, err := Analyze(dockerfile, spec.BuildArgs, spec.Target)
-	if err != nil {
-		return res, notEligible(err)
+	if pin := spec.Pin; pin != nil && pin.Digest != "" && pin.Digest != ready.digest {
+		return res, &build.Failure{Reason: build.ReasonPredictionMissed,
+			Message: fmt.Sprintf("the build gives %s, and the plan showed %s; nothing was pushed", ready.digest, pin.Digest)}
 	}
 
-	reg, err := e.registryFor(ctx, spec)
-	if err != nil {
-		return res, err
-	}
 	t := e.Now.Now()
-	base, baseDigest, err := e.resolveBase(ctx, reg, plan, spec)
-	if err != nil {
-		return res, err
+	var pushed []string
+	if spec.MultiPlatform() {
+		pushed, err = e.pushIndex(ctx, ready, spec)
+	} else {
+		pushed, err = e.push(ctx, ready.reg, ready.images[0].img, spec)
 	}
-	res.BaseImageDigest = baseDigest.String()
-	baseCfg, err := base.ConfigFile()
-	if err != nil {
-		return res, &build.Failure{Reason: build.ReasonBaseImage, Message: "reading the base image's config", Err: err}
+	if len(pushed) > 0 {
+		res.Digest, res.Tags = ready.digest, pushed
 	}
-	if len(baseCfg.Config.OnBuild) > 0 {
-		return res, notEligible(&NotEligibleError{Instruction: "FROM", Reason: fmt.Sprintf("the base image %s has ONBUILD triggers, which need Kaniko", plan.Base)})
-	}
-	nodes, cached, err := baseIndex(base, e.IndexCacheDir)
-	if err != nil {
-		return res, &build.Failure{Reason: build.ReasonBaseImage, Message: "reading the base image's file list", Err: err}
-	}
-	res.Timings[build.PhaseBaseImagePull] = e.Now.Now().Sub(t)
-	e.logger().Step("base image resolved", "base", plan.Base, "digest", res.BaseImageDigest, "file_index_cached", cached)
-
-	t = e.Now.Now()
-	index, err := snap.Index()
-	if err != nil {
-		return res, &build.Failure{Reason: build.ReasonContextRead, Err: err}
-	}
-	a := &assembly{
-		state:   &stageState{tree: newTree(nodes), ctx: newContextFiles(index), workDir: baseCfg.Config.WorkingDir, user: baseCfg.Config.User},
-		cfg:     baseCfg.DeepCopy(),
-		plan:    plan,
-		snap:    snap,
-		created: spec.Created.UTC(),
-		args:    map[string]*string{},
-		media:   layerMediaType(base),
-	}
-	defer a.cleanup()
-	if a.cfg.Config.Env == nil {
-		a.cfg.Config.Env = append([]string(nil), scratchEnv...)
-	}
-	// Kaniko applies --label before the Dockerfile's own LABELs.
-	if len(spec.Labels) > 0 && a.cfg.Config.Labels == nil {
-		a.cfg.Config.Labels = map[string]string{}
-	}
-	for k, v := range spec.Labels {
-		a.cfg.Config.Labels[k] = v
-	}
-	img, err := a.run(base)
-	if err != nil {
-		var ne *NotEligibleError
-		if errors.As(err, &ne) {
-			return res, notEligible(err)
-		}
-		return res, &build.Failure{Reason: build.ReasonInvalidRequest, Message: "performing the Dockerfile", Err: err}
-	}
-	res.Timings[build.PhaseBuild] = e.Now.Now().Sub(t)
-
-	t = e.Now.Now()
-	digest, err := e.push(ctx, reg, img, spec)
 	if err != nil {
 		return res, err
 	}
 	res.Timings[build.PhasePush] = e.Now.Now().Sub(t)
 	res.Timings[build.PhaseTotal] = e.Now.Now().Sub(start)
-	res.Digest = digest
-	res.Tags = append([]string(nil), spec.Tags...)
-	if m, err := img.Manifest(); err == nil {
-		res.ImageSize = m.Config.Size
-		for _, l := range m.Layers {
-			res.ImageSize += l.Size
+	e.logger().Step("image pushed", "digest", ready.digest, "seconds", res.Timings[build.PhaseTotal].Seconds(), "executor", build.ExecutorDirect)
+	return res, nil
+}
+
+// Predict assembles the image as Build does and reports what Build
+// would push, without pushing: a direct build is reproducible, so the
+// same inputs give the same digest. The layers it writes stay in the
+// layer cache (LayerCacheDir) for the build.
+func (e *Executor) Predict(ctx context.Context, spec build.Spec) (*build.Result, error) {
+	if !spec.ReproducibleLabels() {
+		return nil, build.ErrNotPredictable
+	}
+	res := build.NewResult(build.ExecutorDirect)
+	ready, cleanup, err := e.prepare(ctx, spec, res)
+	defer cleanup()
+	if err != nil {
+		return nil, err
+	}
+	res.Digest = ready.digest
+	return res, nil
+}
+
+// prepared is a build assembled and not pushed yet.
+type prepared struct {
+	reg    *registry.Client
+	images []platformImage
+	// index lists the images of a multi-platform build.
+	index  v1.ImageIndex
+	digest string
+}
+
+// prepare resolves the base of every platform, performs the Dockerfile
+// on each and, for several platforms, makes the index; res collects the
+// timings, the base digest, the sizes and the platforms' digests.
+func (e *Executor) prepare(ctx context.Context, spec build.Spec, res *build.Result) (*prepared, func(), error) {
+	var cleanups []func()
+	cleanup := func() {
+		for _, c := range cleanups {
+			c()
 		}
 	}
-	e.logger().Step("image pushed", "digest", digest, "seconds", res.Timings[build.PhaseTotal].Seconds(), "executor", build.ExecutorDirect)
-	return res, nil
+	if err := build.CheckSpec(spec); err != nil {
+		return nil, cleanup, err
+	}
+	plan, err := analyze(spec)
+	if err != nil {
+		return nil, cleanup, err
+	}
+	snap := spec.Context.Snapshot()
+	reg, err := e.registryFor(ctx, spec)
+	if err != nil {
+		return nil, cleanup, err
+	}
+	ready := &prepared{reg: reg}
+	targets := e.targets(ctx, spec)
+	for _, p := range targets {
+		if err := p.require(plan); err != nil {
+			return nil, cleanup, err
+		}
+	}
+	// The platforms' images are independent: made side by side, each
+	// with its own result, merged in the platforms' order.
+	ready.images = make([]platformImage, len(targets))
+	results := make([]*build.Result, len(targets))
+	releases := make([]func(), len(targets))
+	err = inParallel(len(targets), func(i int) error {
+		results[i] = build.NewResult(build.ExecutorDirect)
+		img, release, err := e.imageFor(ctx, reg, plan, snap, spec, targets[i], results[i])
+		releases[i] = release
+		ready.images[i] = platformImage{platform: targets[i].target, img: img}
+		return err
+	})
+	cleanups = append(cleanups, releases...)
+	if err != nil {
+		return nil, cleanup, err
+	}
+	for _, r := range results {
+		mergeResult(res, r)
+	}
+	if spec.MultiPlatform() {
+		if ready.index, err = indexOf(ready.images, res); err != nil {
+			return nil, cleanup, err
+		}
+		d, err := ready.index.Digest()
+		if err != nil {
+			return nil, cleanup, &build.Failure{Reason: build.ReasonDockerfile, Message: "computing the index digest", Err: err}
+		}
+		ready.digest = d.String()
+		return ready, cleanup, nil
+	}
+	d, err := ready.images[0].img.Digest()
+	if err != nil {
+		return nil, cleanup, &build.Failure{Reason: build.ReasonDockerfile, Message: "computing the image digest", Err: err}
+	}
+	ready.digest = d.String()
+	res.ImageSize = imageSize(ready.images[0].img)
+	return ready, cleanup, nil
+}
+
+// targets are the platforms the build makes an image for: each of a
+// multi-platform spec's (Kaniko runs each on a node of its own
+// platform, so it is also the build platform), or the one Kaniko would
+// take.
+func (e *Executor) targets(ctx context.Context, spec build.Spec) []platforms {
+	if !spec.MultiPlatform() {
+		return []platforms{e.platformsFor(ctx, spec)}
+	}
+	// Kaniko builds every platform of a Dockerfile without RUN (all a
+	// direct build performs) on whichever node its pod lands on, with
+	// --custom-platform: BUILD* are those nodes' platform, when they
+	// agree, whatever the target.
+	nodes := e.platformsFor(ctx, build.Spec{Pod: spec.Pod})
+	var out []platforms
+	for _, p := range spec.TargetPlatforms() {
+		out = append(out, platforms{target: p, build: nodes.build, unknown: nodes.unknown})
+	}
+	return out
+}
+
+// platformImage is one platform's image of a build, assembled.
+type platformImage struct {
+	platform string
+	img      v1.Image
+}
+
+// imageFor resolves the base for one platform and performs the
+// Dockerfile on it; res collects the timings and the base's digest.
+func (e *Executor) imageFor(ctx context.Context, reg *registry.Client, plan *Plan, snap *buildcontext.Snapshot, spec build.Spec, p platforms, res *build.Result) (v1.Image, func(), error) {
+	none := func() {}
+	t := e.Now.Now()
+	base, baseDigest, indexDigest, err := e.resolveBase(ctx, reg, plan, p, spec.Pin)
+	if err != nil {
+		return nil, none, err
+	}
+	res.BaseImageDigest = baseDigest.String()
+	if spec.MultiPlatform() {
+		res.BaseImageDigest = indexDigest.String()
+	}
+	baseCfg, err := base.ConfigFile()
+	if err != nil {
+		return nil, none, &build.Failure{Reason: build.ReasonBaseImage, Message: "reading the base image's config", Err: err}
+	}
+	if len(baseCfg.Config.OnBuild) > 0 {
+		return nil, none, notEligible(&NotEligibleError{Instruction: "FROM", Reason: fmt.Sprintf("the base image %s has ONBUILD triggers, which need Kaniko", plan.Base)})
+	}
+	nodes, cached, err := baseIndex(base, e.IndexCacheDir)
+	if err != nil {
+		return nil, none, &build.Failure{Reason: build.ReasonBaseImage, Message: "reading the base image's file list", Err: err}
+	}
+	res.Timings[build.PhaseBaseImagePull] += e.Now.Now().Sub(t)
+	e.logger().Step("base image resolved", "base", plan.Base, "platform", p.target, "digest", baseDigest.String(), "file_index_cached", cached)
+
+	t = e.Now.Now()
+	var platform *v1.Platform
+	if spec.MultiPlatform() {
+		if platform, err = v1.ParsePlatform(p.target); err != nil {
+			return nil, none, &build.Failure{Reason: build.ReasonInvalidRequest, Err: err}
+		}
+	}
+	img, cleanup, err := assemble(base, baseCfg, nodes, plan, snap, spec, p.predefinedArgs(), platform, e.layerCache())
+	res.Timings[build.PhaseBuild] += e.Now.Now().Sub(t)
+	if err != nil {
+		var ne *NotEligibleError
+		if errors.As(err, &ne) {
+			return nil, cleanup, notEligible(err)
+		}
+		return nil, cleanup, &build.Failure{Reason: build.ReasonDockerfile, Message: "performing the Dockerfile", Err: err}
+	}
+	return img, cleanup, nil
+}
+
+// mergeResult adds what one platform's image made of the build to res:
+// the base, and each phase's time as the longest of the platforms',
+// which ran side by side.
+func mergeResult(res, platform *build.Result) {
+	if platform.BaseImageDigest != "" {
+		res.BaseImageDigest = platform.BaseImageDigest
+	}
+	for phase, d := range platform.Timings {
+		if d > res.Timings[phase] {
+			res.Timings[phase] = d
+		}
+	}
+}
+
+// imageSize is an image's compressed size: config and layers.
+func imageSize(img v1.Image) int64 {
+	m, err := img.Manifest()
+	if err != nil {
+		return 0
+	}
+	size := m.Config.Size
+	for _, l := range m.Layers {
+		size += l.Size
+	}
+	return size
 }
 
 func notEligible(err error) error {
@@ -228,403 +426,3 @@ func notEligible(err error) error {
 }
 
 func (e *Executor) logger() build.Logger { return build.LoggerOr(e.Log) }
-
-// resolveBase finds the base manifest for the build's platform.
-func (e *Executor) resolveBase(ctx context.Context, reg *registry.Client, plan *Plan, spec build.Spec) (v1.Image, v1.Hash, error) {
-	ref, err := reg.Reference(ctx, plan.Base)
-	if err != nil {
-		return nil, v1.Hash{}, &build.Failure{Reason: build.ReasonBaseImage, Message: "FROM " + plan.Base, Err: err}
-	}
-	desc, err := remote.Get(ref, reg.RemoteOptions(ctx)...)
-	if err != nil {
-		return nil, v1.Hash{}, &build.Failure{Reason: build.ReasonBaseImage, Message: fmt.Sprintf("FROM %s (contacted as %s)", plan.Base, ref), Err: err}
-	}
-	if !desc.MediaType.IsIndex() {
-		img, err := desc.Image()
-		if err != nil {
-			return nil, v1.Hash{}, &build.Failure{Reason: build.ReasonBaseImage, Message: "FROM " + plan.Base, Err: err}
-		}
-		return img, desc.Digest, nil
-	}
-	platform := spec.Platform
-	if platform == "" {
-		platform = plan.BasePlatform
-	}
-	if platform == "" && e.DefaultPlatform != nil {
-		platform = e.DefaultPlatform(ctx)
-	}
-	want, err := v1.ParsePlatform(platform)
-	if err != nil {
-		return nil, v1.Hash{}, &build.Failure{Reason: build.ReasonInvalidRequest, Message: "platform " + platform, Err: err}
-	}
-	idx, err := desc.ImageIndex()
-	if err != nil {
-		return nil, v1.Hash{}, &build.Failure{Reason: build.ReasonBaseImage, Message: "FROM " + plan.Base, Err: err}
-	}
-	manifest, err := idx.IndexManifest()
-	if err != nil {
-		return nil, v1.Hash{}, &build.Failure{Reason: build.ReasonBaseImage, Message: "FROM " + plan.Base, Err: err}
-	}
-	for _, m := range manifest.Manifests {
-		if m.Platform != nil && m.Platform.Satisfies(*want) {
-			img, err := idx.Image(m.Digest)
-			if err != nil {
-				return nil, v1.Hash{}, &build.Failure{Reason: build.ReasonBaseImage, Message: "FROM " + plan.Base, Err: err}
-			}
-			return img, m.Digest, nil
-		}
-	}
-	return nil, v1.Hash{}, &build.Failure{Reason: build.ReasonBaseImage, Message: fmt.Sprintf("FROM %s has no image for platform %s", plan.Base, platform)}
-}
-
-// push writes the image under its first tag, which uploads only what the
-// registry lacks (base layers from the same registry are mounted, from
-// another one streamed once), then points the other tags at it.
-func (e *Executor) push(ctx context.Context, reg *registry.Client, img v1.Image, spec build.Spec) (string, error) {
-	digest, err := img.Digest()
-	if err != nil {
-		return "", &build.Failure{Reason: build.ReasonRegistry, Err: err}
-	}
-	opts := reg.RemoteOptions(ctx)
-	for i, tag := range spec.Tags {
-		ref, err := reg.Reference(ctx, spec.Repository+":"+tag)
-		if err != nil {
-			return "", &build.Failure{Reason: build.ReasonInvalidRequest, Err: err}
-		}
-		if i == 0 {
-			err = remote.Write(ref, img, opts...)
-		} else {
-			err = remote.Tag(ref.(name.Tag), img, opts...)
-		}
-		if err != nil {
-			return "", &build.Failure{Reason: build.ReasonRegistry, Message: "pushing " + ref.String(), Err: err}
-		}
-	}
-	return digest.String(), nil
-}
-
-func layerMediaType(img v1.Image) types.MediaType {
-	if mt, err := img.MediaType(); err == nil && mt == types.OCIManifestSchema1 {
-		return types.OCILayer
-	}
-	return types.DockerLayer
-}
-
-// assembly is one direct build in progress.
-type assembly struct {
-	state    *stageState
-	cfg      *v1.ConfigFile
-	plan     *Plan
-	snap     *buildcontext.Snapshot
-	created  time.Time
-	args     map[string]*string
-	media    types.MediaType
-	cleanups []func()
-	adds     []mutate.Addendum
-}
-
-func (a *assembly) cleanup() {
-	for _, c := range a.cleanups {
-		c()
-	}
-}
-
-// env is the environment instructions are expanded with: the image's
-// ENV, then the declared build arguments that ENV does not shadow.
-func (a *assembly) env() shell.EnvGetter {
-	env := append([]string(nil), a.cfg.Config.Env...)
-	set := map[string]bool{}
-	for _, kv := range env {
-		k, _, _ := strings.Cut(kv, "=")
-		set[k] = true
-	}
-	for k, v := range a.args {
-		if v != nil && !set[k] {
-			env = append(env, k+"="+*v)
-		}
-	}
-	return shell.EnvsFromSlice(env)
-}
-
-func (a *assembly) expand(word string) (string, error) {
-	out, _, err := shell.NewLex(a.plan.escape).ProcessWord(word, a.env())
-	return out, err
-}
-
-func (a *assembly) expandPath(word string) (string, error) {
-	out, err := a.expand(word)
-	if err != nil {
-		return "", err
-	}
-	return cleanFilepath(out), nil
-}
-
-// run performs the stage's instructions on the base and returns the
-// image.
-func (a *assembly) run(base v1.Image) (v1.Image, error) {
-	entrypoint, cmdSet := false, false
-	for _, cmd := range a.plan.Commands {
-		if err := a.perform(cmd); err != nil {
-			return nil, &instructionError{cmd: cmd, err: err}
-		}
-		switch cmd.(type) {
-		case *instructions.EntrypointCommand:
-			entrypoint = true
-		case *instructions.CmdCommand:
-			cmdSet = true
-		}
-	}
-	// An ENTRYPOINT without a CMD in the same Dockerfile clears the
-	// base's CMD, as Docker and Kaniko do.
-	if entrypoint && !cmdSet {
-		a.cfg.Config.Cmd = nil
-	}
-	img, err := mutate.Append(base, a.adds...)
-	if err != nil {
-		return nil, err
-	}
-	cfg, err := img.ConfigFile()
-	if err != nil {
-		return nil, err
-	}
-	cfg = cfg.DeepCopy()
-	cfg.Config = a.cfg.Config
-	cfg.Created = v1.Time{Time: a.created}
-	cfg.Config.OnBuild = nil
-	return mutate.ConfigFile(img, cfg)
-}
-
-// instructionError names the instruction that failed.
-type instructionError struct {
-	cmd instructions.Command
-	err error
-}
-
-func (e *instructionError) Error() string {
-	return fmt.Sprintf("%s on line %d: %v", strings.ToUpper(e.cmd.Name()), line(e.cmd.Location()), e.err)
-}
-
-func (e *instructionError) Unwrap() error { return e.err }
-
-// perform applies one instruction.
-func (a *assembly) perform(cmd instructions.Command) error {
-	c := &a.cfg.Config
-	switch cmd := cmd.(type) {
-	case *instructions.ArgCommand:
-		for _, kv := range cmd.Args {
-			key, err := a.expand(kv.Key)
-			if err != nil {
-				return err
-			}
-			var value *string
-			if given, ok := a.plan.given[key]; ok {
-				value = &given
-			} else if kv.Value != nil {
-				v, err := a.expand(*kv.Value)
-				if err != nil {
-					return err
-				}
-				value = &v
-			} else if meta, ok := a.plan.metaArgs[key]; ok {
-				value = &meta
-			}
-			a.args[key] = value
-		}
-		return a.history(cmd, nil)
-	case *instructions.EnvCommand:
-		for _, kv := range cmd.Env {
-			k, err := a.expand(kv.Key)
-			if err != nil {
-				return err
-			}
-			v, err := a.expand(kv.Value)
-			if err != nil {
-				return err
-			}
-			c.Env = setEnv(c.Env, k, v)
-		}
-		return a.history(cmd, nil)
-	case *instructions.LabelCommand:
-		if c.Labels == nil {
-			c.Labels = map[string]string{}
-		}
-		for _, kv := range cmd.Labels {
-			k, err := a.expand(kv.Key)
-			if err != nil {
-				return err
-			}
-			v, err := a.expand(kv.Value)
-			if err != nil {
-				return err
-			}
-			c.Labels[k] = v
-		}
-		return a.history(cmd, nil)
-	case *instructions.WorkdirCommand:
-		p, err := a.expandPath(cmd.Path)
-		if err != nil {
-			return err
-		}
-		if err := a.state.workdir(p); err != nil {
-			return err
-		}
-		c.WorkingDir = a.state.workDir
-		return a.layer(cmd)
-	case *instructions.CopyCommand:
-		srcs := make([]string, len(cmd.SourcePaths))
-		for i, s := range cmd.SourcePaths {
-			var err error
-			if srcs[i], err = a.expandPath(s); err != nil {
-				return err
-			}
-		}
-		dest, err := a.expandPath(cmd.DestPath)
-		if err != nil {
-			return err
-		}
-		chown, err := a.expand(cmd.Chown)
-		if err != nil {
-			return err
-		}
-		chmod, err := a.expand(cmd.Chmod)
-		if err != nil {
-			return err
-		}
-		if chown != "" {
-			if _, _, err := numericOwner(chown); err != nil {
-				return &NotEligibleError{Instruction: "COPY", Line: line(cmd.Location()), Reason: "--chown=" + chown + " names a user or group; a direct build takes numeric ids only"}
-			}
-		}
-		if _, _, err := activeOwner(a.state.user, chown); err != nil {
-			return &NotEligibleError{Instruction: "COPY", Line: line(cmd.Location()),
-				Reason: "the image's USER " + a.state.user + " is a name, which only the image's /etc/passwd resolves; Kaniko does that, a direct build takes numeric ids only"}
-		}
-		if err := a.state.copyCommand(srcs, dest, chown, chmod); err != nil {
-			return err
-		}
-		return a.layer(cmd)
-	case *instructions.UserCommand:
-		user, group, hasGroup := strings.Cut(cmd.User, ":")
-		u, err := a.expand(user)
-		if err != nil {
-			return err
-		}
-		if hasGroup {
-			g, err := a.expand(group)
-			if err != nil {
-				return err
-			}
-			u += ":" + g
-		}
-		c.User, a.state.user = u, u
-		return a.history(cmd, nil)
-	case *instructions.ExposeCommand:
-		if c.ExposedPorts == nil {
-			c.ExposedPorts = map[string]struct{}{}
-		}
-		for _, p := range cmd.Ports {
-			p, err := a.expand(p)
-			if err != nil {
-				return err
-			}
-			if !strings.Contains(p, "/") {
-				p += "/tcp"
-			}
-			if proto := strings.SplitN(p, "/", 2)[1]; proto != "tcp" && proto != "udp" {
-				return fmt.Errorf("invalid protocol: %s", proto)
-			}
-			c.ExposedPorts[p] = struct{}{}
-		}
-		return a.history(cmd, nil)
-	case *instructions.VolumeCommand:
-		if c.Volumes == nil {
-			c.Volumes = map[string]struct{}{}
-		}
-		for _, v := range cmd.Volumes {
-			v, err := a.expandPath(v)
-			if err != nil {
-				return err
-			}
-			c.Volumes[v] = struct{}{}
-		}
-		return a.history(cmd, nil)
-	case *instructions.EntrypointCommand:
-		c.Entrypoint = a.commandLine(cmd.ShellDependantCmdLine)
-		return a.history(cmd, nil)
-	case *instructions.CmdCommand:
-		c.Cmd = a.commandLine(cmd.ShellDependantCmdLine)
-		c.ArgsEscaped = false
-		return a.history(cmd, nil)
-	case *instructions.StopSignalCommand:
-		sig, err := a.expand(cmd.Signal)
-		if err != nil {
-			return err
-		}
-		if _, err := signal.ParseSignal(sig); err != nil {
-			return err
-		}
-		c.StopSignal = sig
-		return a.history(cmd, nil)
-	case *instructions.ShellCommand:
-		c.Shell = cmd.Shell
-		return a.history(cmd, nil)
-	}
-	return &NotEligibleError{Instruction: strings.ToUpper(cmd.Name()), Line: line(cmd.Location()), Reason: "not performed by a direct build"}
-}
-
-// commandLine is ENTRYPOINT's or CMD's value: exec form as written, shell
-// form wrapped in the image's SHELL (or /bin/sh -c).
-func (a *assembly) commandLine(cl instructions.ShellDependantCmdLine) []string {
-	if !cl.PrependShell {
-		return append([]string{}, cl.CmdLine...)
-	}
-	sh := a.cfg.Config.Shell
-	if len(sh) == 0 {
-		sh = []string{"/bin/sh", "-c"}
-	}
-	return append(append([]string(nil), sh...), strings.Join(cl.CmdLine, " "))
-}
-
-// setEnv replaces KEY in env in place or appends it, keeping the order.
-func setEnv(env []string, key, value string) []string {
-	for i, kv := range env {
-		if k, _, _ := strings.Cut(kv, "="); k == key {
-			env[i] = key + "=" + value
-			return env
-		}
-	}
-	return append(env, key+"="+value)
-}
-
-// layer turns the tree's changes since the last layer into one.
-func (a *assembly) layer(cmd instructions.Command) error {
-	paths := a.state.tree.takeChanges()
-	if len(paths) == 0 {
-		return a.history(cmd, nil)
-	}
-	l, cleanup, err := writeLayer("", a.state.tree, paths, a.snap, a.state.ctx, a.media)
-	if err != nil {
-		return err
-	}
-	a.cleanups = append(a.cleanups, cleanup)
-	return a.history(cmd, l)
-}
-
-// history records an instruction in the image's history, with the fixed
-// creation time, and its layer if it made one.
-func (a *assembly) history(cmd instructions.Command, l v1.Layer) error {
-	h := v1.History{Created: v1.Time{Time: a.created}, CreatedBy: createdBy(cmd), Comment: "onesbuild direct"}
-	if l == nil {
-		h.EmptyLayer = true
-	}
-	a.adds = append(a.adds, mutate.Addendum{Layer: l, History: h, MediaType: a.media})
-	return nil
-}
-
-func createdBy(cmd instructions.Command) string {
-	type stringer interface{ String() string }
-	if s, ok := cmd.(stringer); ok {
-		return s.String()
-	}
-	return strings.ToUpper(cmd.Name())
-}

@@ -2,7 +2,6 @@ package direct
 
 import (
 	"archive/tar"
-	"bytes"
 	"context"
 	"errors"
 	"io"
@@ -21,11 +20,11 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
-	"github.com/google/go-containerregistry/pkg/v1/tarball"
 
 	"github.com/onesbuild/terraform-provider-onesbuild/internal/build"
 	"github.com/onesbuild/terraform-provider-onesbuild/internal/buildcontext"
 	"github.com/onesbuild/terraform-provider-onesbuild/internal/imagefs"
+	"github.com/onesbuild/terraform-provider-onesbuild/internal/imagefs/imagefstest"
 	"github.com/onesbuild/terraform-provider-onesbuild/internal/registry"
 )
 
@@ -64,31 +63,9 @@ func (c *countingRegistry) transfers(digest string) (uploads, downloads int) {
 	return c.uploaded[digest], c.downloaded[digest]
 }
 
-// tarLayer makes a layer from entries.
+// tarLayer makes a layer from entries; files hold "content of <name>".
 func tarLayer(t *testing.T, hdrs ...*tar.Header) v1.Layer {
-	t.Helper()
-	var buf bytes.Buffer
-	tw := tar.NewWriter(&buf)
-	for _, h := range hdrs {
-		content := []byte(nil)
-		if h.Typeflag == tar.TypeReg {
-			content = []byte("content of " + h.Name)
-			h.Size = int64(len(content))
-		}
-		if err := tw.WriteHeader(h); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := tw.Write(content); err != nil {
-			t.Fatal(err)
-		}
-	}
-	tw.Close()
-	data := buf.Bytes()
-	l, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(data)), nil })
-	if err != nil {
-		t.Fatal(err)
-	}
-	return l
+	return imagefstest.Layer(t, imagefstest.Headers(hdrs...)...)
 }
 
 // setup starts a registry holding a small base image at
@@ -144,9 +121,15 @@ func baseLayer(t *testing.T, host string) string {
 func specFor(files map[string]string) build.Spec {
 	return build.Spec{
 		Namespace: "builds", Repository: clusterRegistry + "/app", Tags: []string{"latest", "v1"},
-		Source:  &buildcontext.Source{Files: files},
+		Context: build.Context{Source: &buildcontext.Source{Files: files}},
 		Created: time.Unix(0, 0),
 	}
+}
+
+// buildWith builds spec with e as the engine does: its context archived
+// once first.
+func buildWith(e *Executor, spec build.Spec) (*build.Result, error) {
+	return build.SnapshotContext{Next: e}.Build(context.Background(), spec)
 }
 
 func pulled(t *testing.T, e *Executor, ref string) v1.Image {
@@ -175,7 +158,7 @@ func TestDirectBuildOfTheStudyShape(t *testing.T) {
 	spec := specFor(files)
 	spec.BuildArgs = map[string]string{"VERSION": "1.2.3"}
 	spec.Labels = map[string]string{"dev.onesbuild.context-sha256": "x"}
-	res, err := e.Build(context.Background(), spec)
+	res, err := buildWith(e, spec)
 	if err != nil {
 		t.Fatalf("Build: %v", err)
 	}
@@ -238,7 +221,7 @@ func TestDirectBuildOfTheStudyShape(t *testing.T) {
 
 	// The same inputs give the same digest.
 	counter.reset()
-	again, err := e.Build(context.Background(), spec)
+	again, err := buildWith(e, spec)
 	if err != nil || again.Digest != res.Digest {
 		t.Fatalf("rebuild gave %s (%v), want %s", again.Digest, err, res.Digest)
 	}
@@ -247,7 +230,7 @@ func TestDirectBuildOfTheStudyShape(t *testing.T) {
 	}
 	// A changed binary gives another.
 	files["main"] = "#!binary v2"
-	changed, err := e.Build(context.Background(), specFor(files))
+	changed, err := buildWith(e, specFor(files))
 	if err != nil || changed.Digest == res.Digest {
 		t.Fatalf("changed context gave %s (%v)", changed.Digest, err)
 	}
@@ -265,7 +248,7 @@ func TestDirectBuildCopySemantics(t *testing.T) {
 		"b.txt":       "b",
 		"other/c.txt": "c",
 	}
-	res, err := e.Build(context.Background(), specFor(files))
+	res, err := buildWith(e, specFor(files))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -286,6 +269,70 @@ func TestDirectBuildCopySemantics(t *testing.T) {
 	}
 	if f := fs["/bin"]; f.Type != "symlink" {
 		t.Errorf("COPY into /bin/ replaced the symlink: %v", f)
+	}
+}
+
+func TestDirectBuildDoesNotCopyWhatOnlyTheBuilderNeeds(t *testing.T) {
+	e, _, _ := setup(t)
+	// The Dockerfile and the ignore file are sent, since the builder
+	// reads them, but the ignore file excludes them, so COPY leaves them
+	// out, as Kaniko does.
+	for _, tt := range []struct {
+		name       string
+		dockerfile string
+		ignore     string
+	}{
+		{"excluded by name", "Dockerfile", "Dockerfile\n.dockerignore\nbuild/\n"},
+		// No empty build/ either: Kaniko skips the excluded directory.
+		{"in an excluded directory", "build/Dockerfile", "build/\n.dockerignore\n"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			spec := specFor(map[string]string{
+				tt.dockerfile:   "FROM " + clusterRegistry + "/base:1\nCOPY . /app/\n",
+				".dockerignore": tt.ignore,
+				"main":          "m",
+				"build/out":     "o",
+			})
+			spec.Context.Source.DockerfilePath = tt.dockerfile
+			res, err := buildWith(e, spec)
+			if err != nil {
+				t.Fatal(err)
+			}
+			fs, err := imagefs.Files(pulled(t, e, clusterRegistry+"/app@"+res.Digest))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if fs["/app/main"].Type != "file" {
+				t.Errorf("/app/main missing: %v", fs["/app/main"])
+			}
+			for _, p := range []string{"/app/Dockerfile", "/app/.dockerignore", "/app/build", "/app/build/out", "/app/build/Dockerfile"} {
+				if f, ok := fs[p]; ok {
+					t.Errorf("%s is in the image (%v); the ignore file excludes it", p, f)
+				}
+			}
+		})
+	}
+}
+
+func TestDirectBuildDoesNotCopyTheInlineDockerfile(t *testing.T) {
+	e, _, _ := setup(t)
+	spec := specFor(map[string]string{"main": "m", ".dockerignore": "*.log\n", "debug.log": "noise"})
+	spec.Context.Source.DockerfileInline = "FROM " + clusterRegistry + "/base:1\nCOPY . /app/\n"
+	res, err := buildWith(e, spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fs, err := imagefs.Files(pulled(t, e, clusterRegistry+"/app@"+res.Digest))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fs["/app/main"].Type != "file" || fs["/app/.dockerignore"].Type != "file" {
+		t.Errorf("/app/main = %v, /app/.dockerignore = %v; want both copied", fs["/app/main"], fs["/app/.dockerignore"])
+	}
+	for _, p := range []string{"/app/" + buildcontext.InlineDockerfileName, "/app/" + buildcontext.InlineDockerfileName + ".dockerignore", "/app/debug.log"} {
+		if f, ok := fs[p]; ok {
+			t.Errorf("%s is in the image (%v)", p, f)
+		}
 	}
 }
 
@@ -337,7 +384,7 @@ func TestNamedUserOfTheBaseIsNotEligible(t *testing.T) {
 	if err := remote.Write(namedRef, named); err != nil {
 		t.Fatal(err)
 	}
-	_, err = e.Build(context.Background(), specFor(map[string]string{"Dockerfile": "FROM " + clusterRegistry + "/base:named\nCOPY a /a\n", "a": "x"}))
+	_, err = buildWith(e, specFor(map[string]string{"Dockerfile": "FROM " + clusterRegistry + "/base:named\nCOPY a /a\n", "a": "x"}))
 	var f *build.Failure
 	if !errors.As(err, &f) || f.Reason != build.ReasonNotEligible || !strings.Contains(err.Error(), "node") {
 		t.Fatalf("err = %v, want not eligible because of USER node", err)
@@ -346,23 +393,11 @@ func TestNamedUserOfTheBaseIsNotEligible(t *testing.T) {
 
 func TestDirectBuildPicksThePlatformOfAMultiPlatformBase(t *testing.T) {
 	e, _, host := setup(t)
-	var adds []mutate.IndexAddendum
-	for _, arch := range []string{"amd64", "arm64"} {
-		img, err := mutate.AppendLayers(empty.Image, tarLayer(t, &tar.Header{Typeflag: tar.TypeReg, Name: "arch-" + arch, Mode: 0o644}))
-		if err != nil {
-			t.Fatal(err)
-		}
-		adds = append(adds, mutate.IndexAddendum{Add: img, Descriptor: v1.Descriptor{Platform: &v1.Platform{OS: "linux", Architecture: arch}}})
-	}
-	idx := mutate.AppendManifests(empty.Index, adds...)
-	ref, _ := name.ParseReference(host+"/multi:1", name.Insecure)
-	if err := remote.WriteIndex(ref, idx); err != nil {
-		t.Fatal(err)
-	}
+	pushMultiPlatformBase(t, host)
 	for _, arch := range []string{"arm64", "amd64"} {
 		spec := specFor(map[string]string{"Dockerfile": "FROM " + clusterRegistry + "/multi:1\nCOPY a /a\n", "a": "x"})
 		spec.Platform = "linux/" + arch
-		res, err := e.Build(context.Background(), spec)
+		res, err := buildWith(e, spec)
 		if err != nil {
 			t.Fatalf("%s: %v", arch, err)
 		}
@@ -376,7 +411,7 @@ func TestDirectBuildPicksThePlatformOfAMultiPlatformBase(t *testing.T) {
 	}
 	spec := specFor(map[string]string{"Dockerfile": "FROM " + clusterRegistry + "/multi:1\nCOPY a /a\n", "a": "x"})
 	spec.Platform = "linux/s390x"
-	if _, err := e.Build(context.Background(), spec); err == nil || !strings.Contains(err.Error(), "no image for platform linux/s390x") {
+	if _, err := buildWith(e, spec); err == nil || !strings.Contains(err.Error(), "no image for platform linux/s390x") {
 		t.Errorf("a platform the base lacks: %v", err)
 	}
 }

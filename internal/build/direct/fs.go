@@ -80,6 +80,32 @@ func (t *tree) resolve(p string) (string, error) {
 	return cur, nil
 }
 
+// notDir reports whether lstat of p would fail with "not a directory":
+// a component before the last (or the last, with a trailing slash)
+// exists and, its links followed, is not a directory.
+func (t *tree) notDir(p string, trailingSlash bool) bool {
+	parts := strings.Split(strings.TrimPrefix(path.Clean("/"+p), "/"), "/")
+	cur := "/"
+	for i, part := range parts {
+		if part == "" {
+			continue
+		}
+		r, err := t.resolve(path.Join(cur, part))
+		if err != nil {
+			return false
+		}
+		n := t.nodes[r]
+		if n == nil {
+			return false
+		}
+		if !n.isDir() && (i < len(parts)-1 || trailingSlash) {
+			return true
+		}
+		cur = r
+	}
+	return false
+}
+
 // stat returns the entry at p following symlinks, or nil.
 func (t *tree) stat(p string) *node {
 	r, err := t.resolve(p)
@@ -173,11 +199,14 @@ func (t *tree) remove(p string) error {
 }
 
 // takeChanges returns the paths changed since the last call, sorted, and
-// forgets them.
+// forgets them. The root is never among them: Kaniko's layers hold no
+// entry for "/", so a COPY into "/" leaves the base's root as it is.
 func (t *tree) takeChanges() []string {
 	paths := make([]string, 0, len(t.changed))
 	for p := range t.changed {
-		paths = append(paths, p)
+		if p != "/" {
+			paths = append(paths, p)
+		}
 	}
 	sort.Strings(paths)
 	t.changed = map[string]bool{}

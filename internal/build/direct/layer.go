@@ -24,17 +24,56 @@ import (
 var layerEpoch = time.Unix(0, 0).UTC()
 
 // writeLayer archives the given changed paths of the tree into a gzip
-// layer in a temporary file under dir: entries in path order, fixed
-// times, numeric owners only, so the same changes always give the same
-// bytes. A path that no longer exists becomes a whiteout. The layer's
-// digests are computed while it is written, so it is never read back to
-// learn them.
-func writeLayer(dir string, t *tree, paths []string, snap *buildcontext.Snapshot, ctx *contextFiles, mediaType types.MediaType) (v1.Layer, func(), error) {
+// layer: entries in path order, fixed times, numeric owners only, so the
+// same changes always give the same bytes. A path that no longer exists
+// becomes a whiteout. The layer's digests are computed while it is
+// written, so it is never read back to learn them. With a cache the
+// layer is looked up by its uncompressed digest first (the tar is
+// hashed, which is much cheaper than compressing it) and kept there;
+// without one it is a temporary file that cleanup removes.
+func writeLayer(cache *layerCache, t *tree, paths []string, snap *buildcontext.Snapshot, ctx *contextFiles, mediaType types.MediaType) (v1.Layer, func(), error) {
+	none := func() {}
+	if cache == nil {
+		l, err := compressLayer("", t, paths, snap, ctx, mediaType)
+		if err != nil {
+			return nil, none, err
+		}
+		return l, func() { _ = os.Remove(l.path) }, nil
+	}
+	uncompressed := sha256.New()
+	if err := writeTar(uncompressed, t, paths, snap, ctx); err != nil {
+		return nil, none, err
+	}
+	diffID := v1.Hash{Algorithm: "sha256", Hex: hex.EncodeToString(uncompressed.Sum(nil))}
+	if l, ok := cache.lookup(diffID, mediaType); ok {
+		return l, none, nil
+	}
+	dir := cache.dir
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		// A cache that cannot be written is no cache: a temporary file.
+		dir = ""
+	}
+	l, err := compressLayer(dir, t, paths, snap, ctx, mediaType)
+	if err != nil {
+		return nil, none, err
+	}
+	if l.diffID != diffID {
+		_ = os.Remove(l.path)
+		return nil, none, fmt.Errorf("the context snapshot changed while its layer was written")
+	}
+	if dir == "" || cache.store(l) != nil {
+		// A layer that cannot be cached is still a layer.
+		return l, func() { _ = os.Remove(l.path) }, nil
+	}
+	return l, none, nil
+}
+
+// compressLayer writes the gzip layer into a temporary file under dir.
+func compressLayer(dir string, t *tree, paths []string, snap *buildcontext.Snapshot, ctx *contextFiles, mediaType types.MediaType) (*fileLayer, error) {
 	f, err := os.CreateTemp(dir, "onesbuild-layer-*.tar.gz")
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	cleanup := func() { _ = os.Remove(f.Name()) }
 	l := &fileLayer{path: f.Name(), mediaType: mediaType}
 	err = func() error {
 		defer f.Close()
@@ -45,13 +84,7 @@ func writeLayer(dir string, t *tree, paths []string, snap *buildcontext.Snapshot
 			return err
 		}
 		uncompressed := sha256.New()
-		tw := tar.NewWriter(io.MultiWriter(gz, uncompressed))
-		for _, p := range paths {
-			if err := writeEntry(tw, t, p, snap, ctx); err != nil {
-				return fmt.Errorf("writing %s into the layer: %w", p, err)
-			}
-		}
-		if err := tw.Close(); err != nil {
+		if err := writeTar(io.MultiWriter(gz, uncompressed), t, paths, snap, ctx); err != nil {
 			return err
 		}
 		if err := gz.Close(); err != nil {
@@ -63,10 +96,21 @@ func writeLayer(dir string, t *tree, paths []string, snap *buildcontext.Snapshot
 		return nil
 	}()
 	if err != nil {
-		cleanup()
-		return nil, nil, err
+		_ = os.Remove(f.Name())
+		return nil, err
 	}
-	return l, cleanup, nil
+	return l, nil
+}
+
+// writeTar writes the layer's uncompressed tar.
+func writeTar(w io.Writer, t *tree, paths []string, snap *buildcontext.Snapshot, ctx *contextFiles) error {
+	tw := tar.NewWriter(w)
+	for _, p := range paths {
+		if err := writeEntry(tw, t, p, snap, ctx); err != nil {
+			return fmt.Errorf("writing %s into the layer: %w", p, err)
+		}
+	}
+	return tw.Close()
 }
 
 type countingWriter struct {

@@ -6,10 +6,13 @@
 // phase, and deletes the pod on every path out (success, failure,
 // timeout, cancel).
 //
-// Files by concern: executor.go (Build, pod create and delete), pod.go
-// (the pod spec and Kaniko's arguments), watch.go (the state machine
-// that follows the pod), upload.go (the context stream), logs.go (the
-// log follower, Kaniko's phases from its log, the log tail).
+// Files by concern: executor.go (Plan, Build, the secrets the pod needs,
+// pod create and delete), pod.go (the pod spec and Kaniko's arguments,
+// a pure function of the spec and the inputs read from the cluster),
+// watch.go (the state machine that follows the pod), upload.go (the
+// context stream), logs.go (the log follower, Kaniko's phases from its
+// log, the log tail), base_digest.go (RecordBaseDigest, the base image
+// Kaniko does not report).
 //
 // The package knows nothing about Terraform. The clientset, the attacher
 // and the logger are passed in, so everything but the attach stream is

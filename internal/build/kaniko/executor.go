@@ -11,7 +11,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	utilnet "k8s.io/apimachinery/pkg/util/net"
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/onesbuild/terraform-provider-onesbuild/internal/build"
@@ -24,12 +23,14 @@ type Attacher interface {
 	Attach(ctx context.Context, namespace, pod, container string, stdin io.Reader) error
 }
 
-// Executor runs each build in one Kaniko pod. Client is required;
-// Attacher is required for local contexts.
+// Executor runs each build in one Kaniko pod. Client is required to
+// build (without one, ClusterErr says why there is no cluster); Attacher
+// is required for local contexts. Plan needs neither.
 type Executor struct {
-	Client   kubernetes.Interface
-	Attacher Attacher
-	Log      build.Logger
+	Client     kubernetes.Interface
+	ClusterErr error
+	Attacher   Attacher
+	Log        build.Logger
 	// Now is the clock; nil means time.Now.
 	Now build.Clock
 	// LogTailLines is how many executor log lines a Failure carries
@@ -53,59 +54,135 @@ type Executor struct {
 	// runs, with the pod as observed then; the benchmark uses it to find
 	// the container's cgroup. It must not block.
 	OnExecutorStarted func(pod *corev1.Pod)
+	// Bases, when set, reads the base images' configurations, so that
+	// their environment and ONBUILD triggers are checked with the
+	// Dockerfile (build.CheckSources); a base it cannot reach is not.
+	Bases build.BaseReader
+	// Session names this process on its pods: the pods of the same image
+	// from another session are leftovers of a killed provider, which the
+	// next build deletes. Empty means the process's own session.
+	Session string
 }
 
 var _ build.Executor = (*Executor)(nil)
 
+// Plan accepts every spec whose Dockerfile keeps its sources inside the
+// context: Kaniko performs any Dockerfile.
+func (e *Executor) Plan(ctx context.Context, spec build.Spec) (build.Plan, error) {
+	if err := e.checkDockerfile(ctx, spec); err != nil {
+		return build.Plan{}, err
+	}
+	return build.Plan{Executor: build.ExecutorKaniko}, nil
+}
+
+// checkDockerfile refuses COPY and ADD sources that read outside a
+// local context (build.CheckSources), the base images' ONBUILD triggers
+// and environment included where Bases reaches them: in Kaniko's
+// container they would reach the mounted registry credentials and build
+// secrets. A URL context is read by Kaniko alone.
+func (e *Executor) checkDockerfile(ctx context.Context, spec build.Spec) error {
+	return build.CheckSources(spec, build.ReadBases(ctx, e.Bases, spec))
+}
+
 // Build runs one Kaniko pod for the spec. The pod is deleted before Build
 // returns, whatever the outcome, unless spec.Pod.KeepPod is set; a failed
 // deletion is a warning in the result. Lost pods are not retried here:
-// wrap the executor in build.RetryLostPods.
+// wrap the executor in build.RetryTransient. A local context must have
+// been archived (build.SnapshotContext).
 func (e *Executor) Build(ctx context.Context, spec build.Spec) (*build.Result, error) {
-	res := &build.Result{Executor: build.ExecutorKaniko, Timings: build.Timings{}}
-	if err := spec.Validate(); err != nil {
-		return res, &build.Failure{Reason: build.ReasonInvalidRequest, Err: err}
+	res := build.NewResult(build.ExecutorKaniko)
+	if err := build.CheckSpec(spec); err != nil {
+		return res, err
 	}
-	spec, cleanup, err := build.TakeSnapshot(spec)
-	defer cleanup()
+	if err := e.checkDockerfile(ctx, spec); err != nil {
+		return res, err
+	}
+	if e.Client == nil {
+		return res, &build.Failure{Reason: build.ReasonNoCluster, Message: "a Kaniko build runs in a pod", Err: e.ClusterErr}
+	}
+	if spec.Context.Local() && e.Attacher == nil {
+		return res, &build.Failure{Reason: build.ReasonInvalidRequest, Message: "a local context needs an attacher"}
+	}
+	inputs, err := e.podInputs(ctx, spec)
 	if err != nil {
 		return res, err
 	}
-	res.ContextSHA256 = spec.ContextHash()
-	if spec.Snapshot != nil && e.Attacher == nil {
-		return res, &build.Failure{Reason: build.ReasonInvalidRequest, Message: "a local context needs an attacher"}
+	inputs.Nonce = randomHex(8)
+	res.Warnings = append(res.Warnings, e.deleteLeftovers(ctx, spec, inputs.Session)...)
+	if needsURLSecret(spec) {
+		name, err := e.createURLSecret(ctx, spec, inputs)
+		if err != nil {
+			return res, err
+		}
+		inputs.ContextURLSecret = name
+		defer func() {
+			if err := e.deleteURLSecret(ctx, spec.Namespace, name); err != nil {
+				res.Warnings = append(res.Warnings, build.Warning{Kind: build.WarningCleanup,
+					Message: fmt.Sprintf("the Secret %s/%s holding the context URL could not be deleted: %v", spec.Namespace, name, err)})
+			}
+		}()
 	}
-	if err := e.checkSecrets(ctx, &spec); err != nil {
-		return res, err
-	}
-	pod, err := PodFor(spec)
+	pod, err := PodFor(spec, inputs)
 	if err != nil {
 		return res, &build.Failure{Reason: build.ReasonInvalidRequest, Err: err}
 	}
 	created := e.Now.Now()
-	pod, err = e.createPod(ctx, pod)
+	pod, queued, err := e.createPod(ctx, pod)
+	if queued > 0 {
+		res.Timings[build.PhaseQueued] = queued
+	}
 	if err != nil {
 		if f := contextFailure(ctx, ""); f != nil {
+			if queued > 0 {
+				f.Message += fmt.Sprintf(" (waited %s for the namespace's ResourceQuota)", queued.Round(time.Second))
+			}
+			return res, f
+		}
+		var f *build.Failure
+		if errors.As(err, &f) {
 			return res, f
 		}
 		return res, &build.Failure{Reason: build.ReasonPodCreate, Err: err}
 	}
+	created = created.Add(queued)
 	res.Pod = pod.Name
+	if inputs.ContextURLSecret != "" {
+		e.adoptURLSecret(ctx, spec.Namespace, inputs.ContextURLSecret, pod)
+	}
 	e.logger().Step("build pod created", "namespace", spec.Namespace, "pod", pod.Name, "image", pod.Spec.Containers[0].Image)
+	stopHeartbeat := e.heartbeat(ctx, pod)
+	defer stopHeartbeat()
+	r := newRun(e, spec, pod, created)
 	defer func() {
 		if spec.Pod.KeepPod {
-			e.logger().Step("keeping build pod (keep_build_pod is set)", "namespace", spec.Namespace, "pod", pod.Name)
+			e.logger().Step("keeping the build pod, as the build asks", "namespace", spec.Namespace, "pod", pod.Name)
 			return
 		}
-		if err := e.deletePod(ctx, spec.Namespace, pod.Name); err != nil {
+		if err := e.deletePod(ctx, spec.Namespace, pod.Name, r.terminated); err != nil {
 			res.Warnings = append(res.Warnings, build.Warning{Kind: build.WarningCleanup,
 				Message: fmt.Sprintf("build pod %s/%s could not be deleted: %v", spec.Namespace, pod.Name, err)})
 		}
+		e.deleteDuplicates(ctx, pod)
 	}()
 
-	r := newRun(e, spec, pod, created, res.Timings)
 	term, err := r.wait(ctx)
+	defer r.stopLogs()
+	if err != nil {
+		// The log may still hold the last pushes of a pod that went away.
+		r.drainLogsFor(2 * time.Second)
+	}
+	r.measured(res.Timings)
 	res.LogTail = r.tail.lines()
+	// What was pushed is tracked whatever happened next: a later tag
+	// that failed, a pod lost after the pushes.
+	res.Digest, res.Tags = r.pushed()
+	if err != nil {
+		var f *build.Failure
+		if errors.As(err, &f) && f.Reason.PodLost() && len(res.Tags) == len(spec.Tags) {
+			e.logger().Step("the build pod was lost after every tag was pushed; the build is done", "pod", pod.Name, "digest", res.Digest)
+			return res, nil
+		}
+	}
 	if err != nil {
 		var f *build.Failure
 		if errors.As(err, &f) {
@@ -117,9 +194,12 @@ func (e *Executor) Build(ctx context.Context, spec build.Spec) (*build.Result, e
 	if term.ExitCode != 0 {
 		if term.Reason == "OOMKilled" {
 			return res, &build.Failure{Reason: build.ReasonOOMKilled, Pod: pod.Name, ExitCode: term.ExitCode,
-				MemoryLimit: memoryLimit(pod), Message: terminationSummary(term), LogTail: res.LogTail}
+				MemoryLimit: memoryLimit(pod), Message: terminationSummary(term, spec), LogTail: res.LogTail}
 		}
-		return res, &build.Failure{Reason: build.ReasonExecutorFailed, Pod: pod.Name, ExitCode: term.ExitCode, Message: terminationSummary(term), LogTail: res.LogTail}
+		if line, ok := transientRegistryFailure(term.ExitCode, res.LogTail); ok {
+			return res, &build.Failure{Reason: build.ReasonRegistryTransient, Pod: pod.Name, ExitCode: term.ExitCode, Message: line, LogTail: res.LogTail}
+		}
+		return res, &build.Failure{Reason: build.ReasonExecutorFailed, Pod: pod.Name, ExitCode: term.ExitCode, Message: terminationSummary(term, spec), LogTail: res.LogTail}
 	}
 	digest := strings.TrimSpace(term.Message)
 	if err := imageref.ValidateDigest(digest); err != nil {
@@ -136,40 +216,6 @@ func memoryLimit(pod *corev1.Pod) string {
 		return q.String()
 	}
 	return ""
-}
-
-// createPod creates the pod, retrying errors the API server reports as
-// transient (timeouts, throttling, conflicts, restarts) with backoff.
-func (e *Executor) createPod(ctx context.Context, pod *corev1.Pod) (*corev1.Pod, error) {
-	pods := e.Client.CoreV1().Pods(pod.Namespace)
-	delay := 500 * time.Millisecond
-	for i := 1; ; i++ {
-		created, err := pods.Create(ctx, pod, metav1.CreateOptions{})
-		if err == nil || !transientAPIError(err) || i >= maxCreateAttempts {
-			return created, err
-		}
-		e.logger().Step("creating the build pod failed; retrying", "error", err.Error(), "attempt", i+1)
-		select {
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		case <-time.After(delay):
-		}
-		delay *= 2
-	}
-}
-
-// maxCreateAttempts bounds pod creation attempts.
-const maxCreateAttempts = 4
-
-func transientAPIError(err error) bool {
-	// A namespace created moments ago has no default service account
-	// yet; the service account controller adds it within seconds.
-	if apierrors.IsForbidden(err) && strings.Contains(err.Error(), "error looking up service account") {
-		return true
-	}
-	return apierrors.IsServerTimeout(err) || apierrors.IsTimeout(err) || apierrors.IsTooManyRequests(err) ||
-		apierrors.IsConflict(err) || apierrors.IsInternalError(err) || apierrors.IsServiceUnavailable(err) ||
-		utilnet.IsConnectionRefused(err) || utilnet.IsConnectionReset(err)
 }
 
 func (e *Executor) logger() build.Logger { return build.LoggerOr(e.Log) }
@@ -195,75 +241,71 @@ func (e *Executor) tailLines() int {
 	return 30
 }
 
-// checkSecrets fails fast on a missing registry or build secret;
-// otherwise the pod would sit in ContainerCreating until the timeout.
-func (e *Executor) checkSecrets(ctx context.Context, spec *build.Spec) error {
+// podInputs reads what the pod spec needs from the cluster, and fails
+// fast on a missing registry, build or context secret; otherwise the pod
+// would sit in ContainerCreating until the timeout.
+func (e *Executor) podInputs(ctx context.Context, spec build.Spec) (PodInputs, error) {
+	in := PodInputs{Session: e.Session}
+	if in.Session == "" {
+		in.Session = processSession
+	}
 	if name := spec.Registry.AuthSecret; name != "" {
-		secret, err := e.getSecret(ctx, spec.Namespace, name)
-		if err != nil || secret == nil {
-			return err
+		secret, err := e.getSecret(ctx, spec.Namespace, name, build.ReasonRegistrySecret)
+		if err != nil {
+			return in, err
 		}
-		for _, key := range []string{corev1.DockerConfigJsonKey, "config.json"} {
-			if _, ok := secret.Data[key]; ok {
-				spec.Registry.AuthSecretKey = key
-				return e.checkBuildSecrets(ctx, spec)
+		if secret != nil {
+			in.RegistryAuthKey = dockerConfigKey(secret)
+			if in.RegistryAuthKey == "" {
+				return in, &build.Failure{Reason: build.ReasonRegistrySecret, Message: fmt.Sprintf("secret %q has neither a %s nor a config.json key", name, corev1.DockerConfigJsonKey)}
 			}
 		}
-		return &build.Failure{Reason: build.ReasonSecretMissing, Message: fmt.Sprintf("secret %q has neither a %s nor a config.json key", name, corev1.DockerConfigJsonKey)}
 	}
-	return e.checkBuildSecrets(ctx, spec)
-}
-
-func (e *Executor) checkBuildSecrets(ctx context.Context, spec *build.Spec) error {
 	for _, s := range spec.Secrets {
-		secret, err := e.getSecret(ctx, spec.Namespace, s.SecretName)
+		secret, err := e.getSecret(ctx, spec.Namespace, s.SecretName, build.ReasonBuildSecret)
 		if err != nil {
-			return err
+			return in, err
 		}
 		if secret != nil {
 			if _, ok := secret.Data[s.Key]; !ok {
-				return &build.Failure{Reason: build.ReasonSecretMissing, Message: fmt.Sprintf("secret %q has no key %q (build secret %q)", s.SecretName, s.Key, s.ID)}
+				return in, &build.Failure{Reason: build.ReasonBuildSecret, Message: fmt.Sprintf("secret %q has no key %q (build secret %q)", s.SecretName, s.Key, s.ID)}
 			}
 		}
 	}
-	if name := spec.ContextCredentialsSecret; name != "" {
-		if _, err := e.getSecret(ctx, spec.Namespace, name); err != nil {
-			return err
+	if name := spec.Context.CredentialsSecret; name != "" {
+		if _, err := e.getSecret(ctx, spec.Namespace, name, build.ReasonContextCredentials); err != nil {
+			return in, err
 		}
 	}
-	return nil
+	return in, nil
 }
 
-// getSecret reads a secret; (nil, nil) when the provider may not read
-// secrets, in which case the kubelet reports a missing one.
-func (e *Executor) getSecret(ctx context.Context, namespace, name string) (*corev1.Secret, error) {
+// dockerConfigKey is the key of a Secret that holds a Docker config, or
+// "" when it has none.
+func dockerConfigKey(secret *corev1.Secret) string {
+	for _, key := range []string{corev1.DockerConfigJsonKey, "config.json"} {
+		if _, ok := secret.Data[key]; ok {
+			return key
+		}
+	}
+	return ""
+}
+
+// getSecret reads a secret; (nil, nil) when the executor may not read
+// secrets, in which case the kubelet reports a missing one. reason
+// classifies a missing secret by what it is for.
+func (e *Executor) getSecret(ctx context.Context, namespace, name string, reason build.FailureReason) (*corev1.Secret, error) {
 	secret, err := e.Client.CoreV1().Secrets(namespace).Get(ctx, name, metav1.GetOptions{})
 	switch {
 	case apierrors.IsNotFound(err):
-		return nil, &build.Failure{Reason: build.ReasonSecretMissing, Message: fmt.Sprintf("secret %q does not exist in namespace %q", name, namespace)}
+		return nil, &build.Failure{Reason: reason, Message: fmt.Sprintf("secret %q does not exist in namespace %q", name, namespace)}
 	case apierrors.IsForbidden(err):
 		e.logger().Step("not allowed to read a secret the build uses; assuming it is right", "secret", name)
 		return nil, nil
 	case err != nil:
-		return nil, &build.Failure{Reason: build.ReasonSecretMissing, Message: fmt.Sprintf("reading secret %q", name), Err: err}
+		return nil, &build.Failure{Reason: reason, Message: fmt.Sprintf("reading secret %q", name), Err: err}
 	}
 	return secret, nil
-}
-
-// deletePod removes the pod even when ctx was cancelled: cleanup must
-// happen on Ctrl-C too.
-func (e *Executor) deletePod(ctx context.Context, namespace, name string) error {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
-	defer cancel()
-	err := e.Client.CoreV1().Pods(namespace).Delete(ctx, name, metav1.DeleteOptions{
-		GracePeriodSeconds: ptr(int64(0)),
-		PropagationPolicy:  ptr(metav1.DeletePropagationBackground),
-	})
-	if err == nil || apierrors.IsNotFound(err) {
-		e.logger().Step("build pod deleted", "namespace", namespace, "pod", name)
-		return nil
-	}
-	return err
 }
 
 // contextFailure turns a finished context into a Failure.
@@ -277,7 +319,13 @@ func contextFailure(ctx context.Context, pod string) *build.Failure {
 	return nil
 }
 
-func terminationSummary(t *corev1.ContainerStateTerminated) string {
+// terminationSummary is the executor's reason and termination message,
+// without the secrets of a context URL.
+func terminationSummary(t *corev1.ContainerStateTerminated, spec build.Spec) string {
+	return build.URLRedactor(spec.Context.URL)(terminationText(t))
+}
+
+func terminationText(t *corev1.ContainerStateTerminated) string {
 	parts := []string{}
 	if t.Reason != "" {
 		parts = append(parts, t.Reason)

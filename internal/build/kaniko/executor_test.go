@@ -5,45 +5,32 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"io"
+	"os"
+	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/client-go/kubernetes/fake"
 	k8stesting "k8s.io/client-go/testing"
 
 	"github.com/onesbuild/terraform-provider-onesbuild/internal/build"
 	"github.com/onesbuild/terraform-provider-onesbuild/internal/buildcontext"
+	"github.com/onesbuild/terraform-provider-onesbuild/internal/kube/kubetest"
 )
 
 var testDigest = "sha256:" + strings.Repeat("5e", 32)
-
-// fakeCluster is a fake clientset that names pods created with
-// GenerateName, as the API server does.
-func fakeCluster(objects ...runtime.Object) *fake.Clientset {
-	client := fake.NewClientset(objects...)
-	var mu sync.Mutex
-	suffixes := []string{"x7k2p", "b4n9q", "c8d2w"}
-	n := 0
-	client.PrependReactor("create", "pods", func(action k8stesting.Action) (bool, runtime.Object, error) {
-		pod := action.(k8stesting.CreateAction).GetObject().(*corev1.Pod)
-		if pod.Name == "" {
-			mu.Lock()
-			pod.Name = pod.GenerateName + suffixes[n%len(suffixes)]
-			n++
-			mu.Unlock()
-		}
-		return false, nil, nil
-	})
-	return client
-}
 
 // recordingAttacher keeps what was streamed to stdin.
 type recordingAttacher struct {
@@ -63,30 +50,6 @@ func (a *recordingAttacher) Attach(ctx context.Context, ns, pod, container strin
 	return err
 }
 
-// kubelet plays the node: it waits for the build pod and moves it through
-// the given statuses.
-func kubelet(t *testing.T, client *fake.Clientset, ns string, steps ...func(*corev1.Pod)) {
-	t.Helper()
-	go func() {
-		var pod *corev1.Pod
-		for pod == nil {
-			list, err := client.CoreV1().Pods(ns).List(context.Background(), metav1.ListOptions{})
-			if err == nil && len(list.Items) > 0 {
-				pod = &list.Items[0]
-				break
-			}
-			time.Sleep(5 * time.Millisecond)
-		}
-		for _, step := range steps {
-			time.Sleep(20 * time.Millisecond)
-			step(pod)
-			if _, err := client.CoreV1().Pods(ns).UpdateStatus(context.Background(), pod, metav1.UpdateOptions{}); err != nil {
-				return
-			}
-		}
-	}()
-}
-
 func running(p *corev1.Pod) {
 	p.Status.Phase = corev1.PodRunning
 	p.Status.ContainerStatuses = []corev1.ContainerStatus{{Name: ContainerName, State: corev1.ContainerState{Running: &corev1.ContainerStateRunning{}}}}
@@ -103,7 +66,7 @@ func terminatedWith(code int32, reason string) func(*corev1.Pod) {
 
 func hashOf(t *testing.T, s build.Spec) string {
 	t.Helper()
-	sum, err := s.Source.Hash()
+	sum, err := s.Context.Source.Hash(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -128,11 +91,33 @@ func waiting(reason, message string) func(*corev1.Pod) {
 	}
 }
 
-// specWithContext is a spec whose context holds one file, main.
-func specWithContext(content string) build.Spec {
+// specWithContext is a spec whose context holds one file, main,
+// archived as build.SnapshotContext archives it before a build.
+func specWithContext(t *testing.T, content string) build.Spec {
+	t.Helper()
 	r := baseSpec()
-	r.Source = &buildcontext.Source{Files: map[string]string{"Dockerfile": "FROM scratch\nCOPY main /\n", "main": content}}
+	r.Context = build.Context{Source: &buildcontext.Source{Files: map[string]string{"Dockerfile": "FROM scratch\nCOPY main /\n", "main": content}}}
+	r, cleanup, err := build.TakeSnapshot(context.Background(), r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(cleanup)
 	return r
+}
+
+// sha256Of is the hash of the tar inside a gzip stream, as a context
+// hash is written.
+func sha256Of(t *testing.T, gz []byte) string {
+	t.Helper()
+	zr, err := gzip.NewReader(bytes.NewReader(gz))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := sha256.New()
+	if _, err := io.Copy(h, zr); err != nil {
+		t.Fatal(err)
+	}
+	return "sha256:" + hex.EncodeToString(h.Sum(nil))
 }
 
 // filesOf reads a gzip tar stream into path -> content.
@@ -157,7 +142,7 @@ func filesOf(t *testing.T, data []byte) map[string]string {
 	}
 }
 
-func assertNoPods(t *testing.T, client *fake.Clientset, ns string) {
+func assertNoPods(t *testing.T, client *kubetest.Clientset, ns string) {
 	t.Helper()
 	list, err := client.CoreV1().Pods(ns).List(context.Background(), metav1.ListOptions{})
 	if err != nil {
@@ -187,21 +172,21 @@ func (l *collectingLogger) Output(line string) {
 }
 
 func TestBuildSucceeds(t *testing.T) {
-	client := fakeCluster()
+	client := kubetest.NewClientset()
 	attacher := &recordingAttacher{}
 	logger := &collectingLogger{}
 	b := &Executor{Client: client, Attacher: attacher, Log: logger}
-	kubelet(t, client, "builds", running, terminated(0, testDigest+"\n"))
+	client.Play(running, terminated(0, testDigest+"\n"))
 
-	res, err := b.Build(context.Background(), specWithContext("the context"))
+	res, err := b.Build(context.Background(), specWithContext(t, "the context"))
 	if err != nil {
 		t.Fatalf("Build: %v", err)
 	}
 	if res.Digest != testDigest {
 		t.Errorf("digest = %q", res.Digest)
 	}
-	if res.Pod != "onesbuild-new-image-x7k2p" {
-		t.Errorf("pod = %q", res.Pod)
+	if !podName.MatchString(res.Pod) {
+		t.Errorf("pod = %q, want onesbuild-new-image- and ten characters of the nonce", res.Pod)
 	}
 	for _, p := range []build.Phase{build.PhaseExecutorStart, build.PhaseTotal} {
 		if _, ok := res.Timings[p]; !ok {
@@ -211,8 +196,8 @@ func TestBuildSucceeds(t *testing.T) {
 	if got := filesOf(t, attacher.data)["main"]; got != "the context" {
 		t.Errorf("executor received main = %q", got)
 	}
-	if res.ContextSHA256 == "" || res.ContextSHA256 != hashOf(t, specWithContext("the context")) {
-		t.Errorf("context hash %q is not the hash of what was uploaded", res.ContextSHA256)
+	if sent := sha256Of(t, attacher.data); sent != hashOf(t, specWithContext(t, "the context")) {
+		t.Errorf("the executor received %s, not the archive of the snapshot", sent)
 	}
 	if res.Executor != build.ExecutorKaniko {
 		t.Errorf("executor = %q", res.Executor)
@@ -288,21 +273,21 @@ func TestBuildFailures(t *testing.T) {
 		{
 			name: "registry secret missing",
 			spec: func() build.Spec {
-				r := specWithContext("x")
+				r := specWithContext(t, "x")
 				r.Registry.AuthSecret = "regcred"
 				return r
 			},
-			reason: build.ReasonSecretMissing, detail: `"regcred" does not exist`,
+			reason: build.ReasonRegistrySecret, detail: `"regcred" does not exist`,
 		},
 		{
 			name: "registry secret without docker config",
 			spec: func() build.Spec {
-				r := specWithContext("x")
+				r := specWithContext(t, "x")
 				r.Registry.AuthSecret = "regcred"
 				return r
 			},
 			objects: []runtime.Object{&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "regcred", Namespace: "builds"}, Data: map[string][]byte{"token": []byte("x")}}},
-			reason:  build.ReasonSecretMissing, detail: "neither",
+			reason:  build.ReasonRegistrySecret, detail: "neither",
 		},
 		{
 			name:   "attach fails",
@@ -311,23 +296,23 @@ func TestBuildFailures(t *testing.T) {
 			reason: build.ReasonContextUpload, detail: "403",
 		},
 		{
-			name: "context directory missing",
+			name: "a local context not archived",
 			spec: func() build.Spec {
 				r := baseSpec()
-				r.Source = &buildcontext.Source{Dir: "/nonexistent/context"}
+				r.Context = build.Context{Source: &buildcontext.Source{Dir: "/nonexistent/context"}}
 				return r
 			},
-			reason: build.ReasonContextRead, detail: "/nonexistent/context",
+			reason: build.ReasonInvalidRequest, detail: "not archived",
 		},
 		{
 			name: "build secret key missing",
 			spec: func() build.Spec {
-				r := specWithContext("x")
+				r := specWithContext(t, "x")
 				r.Secrets = []build.BuildSecret{{ID: "npm", SecretName: "ci", Key: "npmrc"}}
 				return r
 			},
 			objects: []runtime.Object{&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "ci", Namespace: "builds"}, Data: map[string][]byte{"token": []byte("x")}}},
-			reason:  build.ReasonSecretMissing, detail: `no key "npmrc"`,
+			reason:  build.ReasonBuildSecret, detail: `no key "npmrc"`,
 		},
 		{
 			name:   "executor image missing fails at once",
@@ -342,13 +327,13 @@ func TestBuildFailures(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			client := fakeCluster(tt.objects...)
+			client := kubetest.NewClientset(tt.objects...)
 			b := &Executor{Client: client, Attacher: &recordingAttacher{err: tt.attach}, UnschedulableTimeout: 300 * time.Millisecond, ImagePullTimeout: 300 * time.Millisecond}
-			req := specWithContext("ctx")
+			req := specWithContext(t, "ctx")
 			if tt.spec != nil {
 				req = tt.spec()
 			}
-			kubelet(t, client, "builds", tt.steps...)
+			client.Play(tt.steps...)
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			defer cancel()
 			res, err := b.Build(ctx, req)
@@ -375,11 +360,11 @@ func TestBuildFailures(t *testing.T) {
 
 func TestBuildTimeoutAndCancelCleanUp(t *testing.T) {
 	t.Run("timeout", func(t *testing.T) {
-		client := fakeCluster()
+		client := kubetest.NewClientset()
 		b := &Executor{Client: client, Attacher: &recordingAttacher{}}
 		ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 		defer cancel()
-		_, err := b.Build(ctx, specWithContext("x"))
+		_, err := b.Build(ctx, specWithContext(t, "x"))
 		var f *build.Failure
 		if !errors.As(err, &f) || f.Reason != build.ReasonTimeout {
 			t.Fatalf("err = %v, want a timeout failure", err)
@@ -387,19 +372,53 @@ func TestBuildTimeoutAndCancelCleanUp(t *testing.T) {
 		assertNoPods(t, client, "builds")
 	})
 	t.Run("cancel", func(t *testing.T) {
-		client := fakeCluster()
+		client := kubetest.NewClientset()
 		b := &Executor{Client: client, Attacher: &recordingAttacher{}}
 		ctx, cancel := context.WithCancel(context.Background())
-		kubelet(t, client, "builds", func(p *corev1.Pod) { cancel() })
-		_, err := b.Build(ctx, specWithContext("x"))
+		client.Play(func(p *corev1.Pod) { cancel() })
+		_, err := b.Build(ctx, specWithContext(t, "x"))
 		var f *build.Failure
 		if !errors.As(err, &f) || f.Reason != build.ReasonCanceled {
 			t.Fatalf("err = %v, want a cancel failure", err)
 		}
 		assertNoPods(t, client, "builds")
 	})
+	t.Run("cancel gives the container its grace period and waits for it", func(t *testing.T) {
+		client := kubetest.NewClientset()
+		var grace atomic.Int64
+		grace.Store(-1)
+		var gone atomic.Bool
+		client.PrependReactor("delete", "pods", func(action k8stesting.Action) (bool, runtime.Object, error) {
+			del := action.(k8stesting.DeleteAction)
+			if opts := del.GetDeleteOptions(); opts.GracePeriodSeconds != nil {
+				grace.Store(*opts.GracePeriodSeconds)
+			}
+			// Terminating for a while, as a container that gets SIGTERM
+			// and still pushes would be.
+			go func() {
+				time.Sleep(300 * time.Millisecond)
+				gone.Store(true)
+				_ = client.Tracker().Delete(corev1.SchemeGroupVersion.WithResource("pods"), del.GetNamespace(), del.GetName())
+			}()
+			return true, nil, nil
+		})
+		b := &Executor{Client: client, Attacher: &recordingAttacher{}}
+		ctx, cancel := context.WithCancel(context.Background())
+		client.Play(func(p *corev1.Pod) { cancel() })
+		_, err := b.Build(ctx, specWithContext(t, "x"))
+		var f *build.Failure
+		if !errors.As(err, &f) || f.Reason != build.ReasonCanceled {
+			t.Fatalf("err = %v, want a cancel failure", err)
+		}
+		if g := grace.Load(); g != terminationGrace {
+			t.Errorf("deleted with a grace period of %d s, want %d", g, terminationGrace)
+		}
+		if !gone.Load() {
+			t.Error("the cancelled build returned before its pod was gone")
+		}
+	})
 	t.Run("pod deleted by someone else", func(t *testing.T) {
-		client := fakeCluster()
+		client := kubetest.NewClientset()
 		b := &Executor{Client: client, Attacher: &recordingAttacher{}}
 		go func() {
 			for {
@@ -414,7 +433,7 @@ func TestBuildTimeoutAndCancelCleanUp(t *testing.T) {
 		}()
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
-		_, err := b.Build(ctx, specWithContext("x"))
+		_, err := b.Build(ctx, specWithContext(t, "x"))
 		var f *build.Failure
 		if !errors.As(err, &f) || f.Reason != build.ReasonPodDeleted {
 			t.Fatalf("err = %v, want a pod-deleted failure", err)
@@ -423,10 +442,10 @@ func TestBuildTimeoutAndCancelCleanUp(t *testing.T) {
 }
 
 func TestKeepPod(t *testing.T) {
-	client := fakeCluster()
+	client := kubetest.NewClientset()
 	b := &Executor{Client: client, Attacher: &recordingAttacher{}}
-	kubelet(t, client, "builds", running, terminated(0, testDigest))
-	req := specWithContext("x")
+	client.Play(running, terminated(0, testDigest))
+	req := specWithContext(t, "x")
 	req.Pod.KeepPod = true
 	res, err := b.Build(context.Background(), req)
 	if err != nil {
@@ -438,13 +457,13 @@ func TestKeepPod(t *testing.T) {
 }
 
 func TestDeleteFailureIsAWarning(t *testing.T) {
-	client := fakeCluster()
+	client := kubetest.NewClientset()
 	client.PrependReactor("delete", "pods", func(k8stesting.Action) (bool, runtime.Object, error) {
 		return true, nil, errors.New("etcdserver: request timed out")
 	})
 	b := &Executor{Client: client, Attacher: &recordingAttacher{}}
-	kubelet(t, client, "builds", running, terminated(0, testDigest))
-	res, err := b.Build(context.Background(), specWithContext("x"))
+	client.Play(running, terminated(0, testDigest))
+	res, err := b.Build(context.Background(), specWithContext(t, "x"))
 	if err != nil {
 		t.Fatalf("a cleanup failure failed the build: %v", err)
 	}
@@ -454,50 +473,37 @@ func TestDeleteFailureIsAWarning(t *testing.T) {
 }
 
 func TestLostPodIsRebuiltOnce(t *testing.T) {
-	client := fakeCluster()
-	b := build.RetryLostPods{Retries: 1, Next: &Executor{Client: client, Attacher: &recordingAttacher{}}}
+	client := kubetest.NewClientset()
+	b := build.RetryTransient{Retries: 1, Next: &Executor{Client: client, Attacher: &recordingAttacher{}}}
 	go func() {
-		ctx := context.Background()
-		pods := client.CoreV1().Pods("builds")
-		waitFor := func(name string) *corev1.Pod {
-			for {
-				if p, err := pods.Get(ctx, name, metav1.GetOptions{}); err == nil {
-					return p
-				}
-				time.Sleep(5 * time.Millisecond)
-			}
-		}
-		first := waitFor("onesbuild-new-image-x7k2p")
-		running(first)
-		_, _ = pods.UpdateStatus(ctx, first, metav1.UpdateOptions{})
+		first := client.CreatedPod("builds", 1, 5*time.Second)
+		client.Update("builds", first.Name, running)
 		time.Sleep(30 * time.Millisecond)
-		_ = pods.Delete(ctx, first.Name, metav1.DeleteOptions{}) // node lost, pod gone
-		second := waitFor("onesbuild-new-image-b4n9q")
-		running(second)
-		second, _ = pods.UpdateStatus(ctx, second, metav1.UpdateOptions{})
+		_ = client.CoreV1().Pods("builds").Delete(context.Background(), first.Name, metav1.DeleteOptions{}) // node lost, pod gone
+		second := client.CreatedPod("builds", 2, 5*time.Second)
+		client.Update("builds", second.Name, running)
 		time.Sleep(30 * time.Millisecond)
-		terminated(0, testDigest)(second)
-		_, _ = pods.UpdateStatus(ctx, second, metav1.UpdateOptions{})
+		client.Update("builds", second.Name, terminated(0, testDigest))
 	}()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	res, err := b.Build(ctx, specWithContext("x"))
+	res, err := b.Build(ctx, specWithContext(t, "x"))
 	if err != nil {
 		t.Fatalf("Build: %v", err)
 	}
-	if res.Attempts != 2 || res.Pod != "onesbuild-new-image-b4n9q" || res.Digest != testDigest {
+	if names := client.CreatedNames(); res.Attempts != 2 || len(names) != 2 || res.Pod != names[1] || res.Digest != testDigest {
 		t.Fatalf("result = %+v", res)
 	}
 	assertNoPods(t, client, "builds")
 }
 
 func TestDeterministicFailureIsNotRetried(t *testing.T) {
-	client := fakeCluster()
-	b := build.RetryLostPods{Retries: 3, Next: &Executor{Client: client, Attacher: &recordingAttacher{}}}
-	kubelet(t, client, "builds", running, terminated(1, ""))
+	client := kubetest.NewClientset()
+	b := build.RetryTransient{Retries: 3, Next: &Executor{Client: client, Attacher: &recordingAttacher{}}}
+	client.Play(running, terminated(1, ""))
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	res, err := b.Build(ctx, specWithContext("x"))
+	res, err := b.Build(ctx, specWithContext(t, "x"))
 	var f *build.Failure
 	if !errors.As(err, &f) || f.Reason != build.ReasonExecutorFailed || res.Attempts != 1 {
 		t.Fatalf("err = %v, attempts = %d; a failing build must fail once", err, res.Attempts)
@@ -505,7 +511,7 @@ func TestDeterministicFailureIsNotRetried(t *testing.T) {
 }
 
 func TestTransientCreateErrorsAreRetried(t *testing.T) {
-	client := fakeCluster()
+	client := kubetest.NewClientset()
 	failures := 2
 	client.PrependReactor("create", "pods", func(k8stesting.Action) (bool, runtime.Object, error) {
 		if failures > 0 {
@@ -515,14 +521,14 @@ func TestTransientCreateErrorsAreRetried(t *testing.T) {
 		return false, nil, nil
 	})
 	b := &Executor{Client: client, Attacher: &recordingAttacher{}}
-	kubelet(t, client, "builds", running, terminated(0, testDigest))
+	client.Play(running, terminated(0, testDigest))
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if _, err := b.Build(ctx, specWithContext("x")); err != nil {
+	if _, err := b.Build(ctx, specWithContext(t, "x")); err != nil {
 		t.Fatalf("Build after two transient create errors: %v", err)
 	}
 
-	newNamespace := fakeCluster()
+	newNamespace := kubetest.NewClientset()
 	missingSA := 1
 	newNamespace.PrependReactor("create", "pods", func(k8stesting.Action) (bool, runtime.Object, error) {
 		if missingSA > 0 {
@@ -531,16 +537,16 @@ func TestTransientCreateErrorsAreRetried(t *testing.T) {
 		}
 		return false, nil, nil
 	})
-	kubelet(t, newNamespace, "builds", running, terminated(0, testDigest))
-	if _, err := (&Executor{Client: newNamespace, Attacher: &recordingAttacher{}}).Build(ctx, specWithContext("x")); err != nil {
+	newNamespace.Play(running, terminated(0, testDigest))
+	if _, err := (&Executor{Client: newNamespace, Attacher: &recordingAttacher{}}).Build(ctx, specWithContext(t, "x")); err != nil {
 		t.Fatalf("Build in a namespace whose service account appeared a moment later: %v", err)
 	}
 
-	forbidden := fakeCluster()
+	forbidden := kubetest.NewClientset()
 	forbidden.PrependReactor("create", "pods", func(k8stesting.Action) (bool, runtime.Object, error) {
 		return true, nil, apierrors.NewForbidden(corev1.Resource("pods"), "", errors.New("RBAC"))
 	})
-	_, err := (&Executor{Client: forbidden, Attacher: &recordingAttacher{}}).Build(ctx, specWithContext("x"))
+	_, err := (&Executor{Client: forbidden, Attacher: &recordingAttacher{}}).Build(ctx, specWithContext(t, "x"))
 	var f *build.Failure
 	if !errors.As(err, &f) || f.Reason != build.ReasonPodCreate {
 		t.Fatalf("forbidden create: err = %v", err)
@@ -548,38 +554,38 @@ func TestTransientCreateErrorsAreRetried(t *testing.T) {
 }
 
 func TestUnschedulableWithinGraceRecovers(t *testing.T) {
-	client := fakeCluster()
+	client := kubetest.NewClientset()
 	b := &Executor{Client: client, Attacher: &recordingAttacher{}, UnschedulableTimeout: 5 * time.Second}
-	kubelet(t, client, "builds", func(p *corev1.Pod) {
+	client.Play(func(p *corev1.Pod) {
 		p.Status.Conditions = []corev1.PodCondition{{Type: corev1.PodScheduled, Status: corev1.ConditionFalse, Reason: corev1.PodReasonUnschedulable, Message: "0/1 nodes are available: 1 Insufficient cpu."}}
 	}, func(p *corev1.Pod) {
 		p.Status.Conditions = []corev1.PodCondition{{Type: corev1.PodScheduled, Status: corev1.ConditionTrue}}
 	}, running, terminated(0, testDigest))
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if _, err := b.Build(ctx, specWithContext("x")); err != nil {
+	if _, err := b.Build(ctx, specWithContext(t, "x")); err != nil {
 		t.Fatalf("a pod that waited briefly for capacity failed the build: %v", err)
 	}
 }
 
 func TestTransientPullFailureIsWaitedOut(t *testing.T) {
-	client := fakeCluster()
+	client := kubetest.NewClientset()
 	b := &Executor{Client: client, Attacher: &recordingAttacher{}, ImagePullTimeout: 5 * time.Second}
-	kubelet(t, client, "builds",
+	client.Play(
 		waiting("ErrImagePull", `failed to pull image "r:5000/kaniko": dial tcp 10.0.0.1:5000: connect: connection refused`),
 		waiting("ImagePullBackOff", `Back-off pulling image "r:5000/kaniko"`),
 		running, terminated(0, testDigest))
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if _, err := b.Build(ctx, specWithContext("x")); err != nil {
+	if _, err := b.Build(ctx, specWithContext(t, "x")); err != nil {
 		t.Fatalf("a pull that failed once for an unreachable registry failed the build: %v", err)
 	}
 
-	stuck := fakeCluster()
+	stuck := kubetest.NewClientset()
 	b = &Executor{Client: stuck, Attacher: &recordingAttacher{}, ImagePullTimeout: 1500 * time.Millisecond}
-	kubelet(t, stuck, "builds", waiting("ErrImagePull", "i/o timeout"))
+	stuck.Play(waiting("ErrImagePull", "i/o timeout"))
 	start := time.Now()
-	_, err := b.Build(ctx, specWithContext("x"))
+	_, err := b.Build(ctx, specWithContext(t, "x"))
 	var f *build.Failure
 	if !errors.As(err, &f) || f.Reason != build.ReasonImagePull || !strings.Contains(f.Message, "still failing") {
 		t.Fatalf("err = %v, want a pull failure after the pull timeout", err)
@@ -591,14 +597,14 @@ func TestTransientPullFailureIsWaitedOut(t *testing.T) {
 }
 
 func TestUnschedulableTimeoutNegativeWaitsForTheContext(t *testing.T) {
-	client := fakeCluster()
+	client := kubetest.NewClientset()
 	b := &Executor{Client: client, Attacher: &recordingAttacher{}, UnschedulableTimeout: -1}
-	kubelet(t, client, "builds", func(p *corev1.Pod) {
+	client.Play(func(p *corev1.Pod) {
 		p.Status.Conditions = []corev1.PodCondition{{Type: corev1.PodScheduled, Status: corev1.ConditionFalse, Reason: corev1.PodReasonUnschedulable, Message: "0/1 nodes are available"}}
 	})
 	ctx, cancel := context.WithTimeout(context.Background(), 1500*time.Millisecond)
 	defer cancel()
-	_, err := b.Build(ctx, specWithContext("x"))
+	_, err := b.Build(ctx, specWithContext(t, "x"))
 	var f *build.Failure
 	if !errors.As(err, &f) || f.Reason != build.ReasonTimeout {
 		t.Fatalf("err = %v, want the build's own timeout while waiting for a node", err)
@@ -617,5 +623,110 @@ func TestPermanentPullError(t *testing.T) {
 		if got := PermanentPullError(msg); got != want {
 			t.Errorf("PermanentPullError(%q) = %v, want %v", msg, got, want)
 		}
+	}
+}
+
+// TestPlanRefusesSourcesOutsideTheContext: in Kaniko's container a
+// source above the context reaches the mounted registry credentials and
+// build secrets; the plan refuses it, and so does a build.
+func TestPlanRefusesSourcesOutsideTheContext(t *testing.T) {
+	e := &Executor{Client: kubetest.NewClientset(), Attacher: &recordingAttacher{}}
+	spec := baseSpec()
+	spec.Context = build.Context{Source: &buildcontext.Source{Files: map[string]string{"Dockerfile": "FROM b\nCOPY ../.docker/config.json /x\n"}}}
+	var f *build.Failure
+	if _, err := e.Plan(context.Background(), spec); !errors.As(err, &f) || f.Reason != build.ReasonDockerfile || !strings.Contains(err.Error(), "leaves the build context") {
+		t.Fatalf("plan err = %v, want a Dockerfile error", err)
+	}
+	if _, err := e.Build(context.Background(), archived(t, spec)); !errors.As(err, &f) || f.Reason != build.ReasonDockerfile {
+		t.Fatalf("build err = %v, want a Dockerfile error", err)
+	}
+	if n := e.Client.(*kubetest.Clientset).Created(); n != 0 {
+		t.Errorf("%d pods created", n)
+	}
+	if p, err := e.Plan(context.Background(), specWithContext(t, "x")); err != nil || p.Executor != build.ExecutorKaniko {
+		t.Errorf("plan = %+v, %v", p, err)
+	}
+}
+
+// podName is a build pod's name: the repository's prefix and ten
+// characters of the nonce.
+var podName = regexp.MustCompile(`^onesbuild-new-image-[0-9a-f]{10}$`)
+
+// TestLinkOutOfTheContextIsRefused: a context_dir whose link leads to the
+// registry credentials Kaniko mounts (creds -> /kaniko/.docker) and a
+// COPY through it, which has no ../ at all: the plan refuses it, and so
+// does a build, before any pod.
+func TestLinkOutOfTheContextIsRefused(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte("FROM scratch\nCOPY creds/config.json /x\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("/kaniko/.docker", filepath.Join(dir, "creds")); err != nil {
+		t.Fatal(err)
+	}
+	e := &Executor{Client: kubetest.NewClientset(), Attacher: &recordingAttacher{}}
+	spec := baseSpec()
+	spec.Context = build.Context{Source: &buildcontext.Source{Dir: dir}}
+	var f *build.Failure
+	if _, err := e.Plan(context.Background(), spec); !errors.As(err, &f) || f.Reason != build.ReasonDockerfile || !strings.Contains(err.Error(), "symbolic link creds, which points to /kaniko/.docker") {
+		t.Fatalf("plan err = %v, want a Dockerfile error naming the link", err)
+	}
+	if _, err := e.Build(context.Background(), archived(t, spec)); !errors.As(err, &f) || f.Reason != build.ReasonDockerfile {
+		t.Fatalf("build err = %v, want a Dockerfile error", err)
+	}
+	if n := e.Client.(*kubetest.Clientset).Created(); n != 0 {
+		t.Errorf("%d pods created", n)
+	}
+}
+
+// fakeBases serves base image configurations by reference.
+type fakeBases map[string]map[string]*v1.ConfigFile
+
+func (f fakeBases) Configs(_ context.Context, ref string) (map[string]*v1.ConfigFile, error) {
+	if c, ok := f[ref]; ok {
+		return c, nil
+	}
+	return nil, errors.New("no such registry")
+}
+
+// TestBaseTriggersAreChecked: a base image whose ONBUILD trigger (or
+// environment) makes a COPY read the mounted credentials is refused at
+// plan and before any pod; a base whose registry does not answer from
+// here is not checked.
+func TestBaseTriggersAreChecked(t *testing.T) {
+	evil := func(env []string, onbuild ...string) map[string]*v1.ConfigFile {
+		return map[string]*v1.ConfigFile{"": {Config: v1.Config{Env: env, OnBuild: onbuild}}}
+	}
+	for name, bases := range map[string]fakeBases{
+		"trigger":                    {"base:1": evil(nil, "COPY ../.docker/config.json /x")},
+		"environment in the trigger": {"base:1": evil([]string{"UP=.."}, "COPY $UP/.docker/config.json /x")},
+		"environment of the base":    {"base:1": evil([]string{"UP=../.docker"})},
+	} {
+		t.Run(name, func(t *testing.T) {
+			client := kubetest.NewClientset()
+			e := &Executor{Client: client, Attacher: &recordingAttacher{}, Bases: bases}
+			df := "FROM base:1\nCOPY app /app\n"
+			if name == "environment of the base" {
+				df = "FROM base:1\nCOPY $UP/config.json /app\n"
+			}
+			spec := baseSpec()
+			spec.Context = build.Context{Source: &buildcontext.Source{Files: map[string]string{"Dockerfile": df, "app": "x"}}}
+			var f *build.Failure
+			if _, err := e.Plan(context.Background(), spec); !errors.As(err, &f) || f.Reason != build.ReasonDockerfile {
+				t.Fatalf("plan err = %v, want a Dockerfile error", err)
+			}
+			if _, err := e.Build(context.Background(), archived(t, spec)); !errors.As(err, &f) || f.Reason != build.ReasonDockerfile {
+				t.Fatalf("build err = %v, want a Dockerfile error", err)
+			}
+			if n := client.Created(); n != 0 {
+				t.Errorf("%d pods created", n)
+			}
+		})
+	}
+	e := &Executor{Client: kubetest.NewClientset(), Attacher: &recordingAttacher{}, Bases: fakeBases{}}
+	spec := baseSpec()
+	spec.Context = build.Context{Source: &buildcontext.Source{Files: map[string]string{"Dockerfile": "FROM base:1\nCOPY app /app\n", "app": "x"}}}
+	if _, err := e.Plan(context.Background(), spec); err != nil {
+		t.Errorf("a base this machine cannot reach: %v", err)
 	}
 }

@@ -16,7 +16,7 @@ func (r *run) followLogs() {
 	defer close(r.logsDone)
 	stream, err := r.e.Client.CoreV1().Pods(r.spec.Namespace).GetLogs(r.name, &corev1.PodLogOptions{
 		Container: ContainerName, Follow: true, Timestamps: true,
-	}).Stream(r.ctx)
+	}).Stream(r.logCtx)
 	if err != nil {
 		r.e.logger().Step("cannot follow the executor log", "error", err.Error())
 		return
@@ -24,8 +24,10 @@ func (r *run) followLogs() {
 	defer stream.Close()
 	scanner := bufio.NewScanner(stream)
 	scanner.Buffer(make([]byte, 64*1024), 1024*1024)
+	redact := build.URLRedactor(r.spec.Context.URL)
 	for scanner.Scan() {
 		ts, msg := splitLogLine(scanner.Text())
+		msg = redact(msg)
 		r.e.logger().Output(msg)
 		r.mu.Lock()
 		r.tail.add(msg)
@@ -37,12 +39,17 @@ func (r *run) followLogs() {
 // drainLogs waits for the log follower to reach the end of the
 // executor's output, then folds the log's phases into the timings.
 func (r *run) drainLogs() {
-	if !r.started {
-		return
-	}
 	timeout := r.e.LogDrainTimeout
 	if timeout == 0 {
 		timeout = 10 * time.Second
+	}
+	r.drainLogsFor(timeout)
+}
+
+// drainLogsFor is drainLogs with its own bound.
+func (r *run) drainLogsFor(timeout time.Duration) {
+	if !r.started {
+		return
 	}
 	select {
 	case <-r.logsDone:
@@ -103,17 +110,35 @@ func splitLogLine(line string) (time.Time, string) {
 	return time.Time{}, line
 }
 
-// logPhases derives Kaniko's internal phases from its timestamped log.
+// logPhases derives Kaniko's internal phases from its timestamped log,
+// and what it pushed.
 type logPhases struct {
 	baseStart, stageStart, unpackEnd, pushStart, pushed time.Time
 	afterUnpack                                         bool
+	// pushing is the destination Kaniko announced last; pushes are the
+	// destinations it reported pushed, with the digest.
+	pushing string
+	pushes  []pushedRef
 }
 
+// pushedRef is one destination Kaniko pushed.
+type pushedRef struct{ ref, digest string }
+
 func (p *logPhases) observe(ts time.Time, message string) {
+	msg := kanikoLevel.ReplaceAllString(message, "")
+	switch {
+	case strings.HasPrefix(msg, "Pushing image to "):
+		p.pushing = strings.TrimSpace(strings.TrimPrefix(msg, "Pushing image to "))
+	case strings.HasPrefix(msg, "Pushed ") && p.pushing != "":
+		ref := strings.TrimSpace(strings.TrimPrefix(msg, "Pushed "))
+		if _, digest, ok := strings.Cut(ref, "@"); ok {
+			p.pushes = append(p.pushes, pushedRef{ref: p.pushing, digest: digest})
+		}
+		p.pushing = ""
+	}
 	if ts.IsZero() {
 		return
 	}
-	msg := kanikoLevel.ReplaceAllString(message, "")
 	if p.afterUnpack {
 		p.unpackEnd, p.afterUnpack = ts, false
 	}
@@ -129,6 +154,22 @@ func (p *logPhases) observe(ts time.Time, message string) {
 	case strings.HasPrefix(msg, "Pushed "):
 		p.pushed = ts
 	}
+}
+
+// pushedTags returns the digest Kaniko reported pushed and the spec's
+// tags it pushed it under, in the spec's order.
+func (p *logPhases) pushedTags(spec build.Spec) (digest string, tags []string) {
+	done := map[string]string{}
+	for _, push := range p.pushes {
+		done[push.ref] = push.digest
+	}
+	for _, tag := range spec.Tags {
+		if d, ok := done[spec.Repository+":"+tag]; ok && (digest == "" || d == digest) {
+			digest = d
+			tags = append(tags, tag)
+		}
+	}
+	return digest, tags
 }
 
 // into adds the phases seen in the log to t.

@@ -85,3 +85,31 @@ func TestLogPhasesScratchAndUntimestamped(t *testing.T) {
 		t.Error("lines without timestamps produced timings")
 	}
 }
+
+// TestPushesFromTheLog: what Kaniko pushed is read from its log, so a
+// build that failed after a push, or a pod lost after it, is tracked.
+func TestPushesFromTheLog(t *testing.T) {
+	spec := baseSpec()
+	spec.Tags = []string{"latest", "v1", "onesbuild-k-1"}
+	repo := spec.Repository
+	var p logPhases
+	for _, line := range []string{
+		"INFO[0002] Pushing image to " + repo + ":latest",
+		"INFO[0002] Pushed " + repo + "@" + testDigest,
+		"INFO[0002] Pushing image to " + repo + ":v1",
+		"INFO[0003] Pushed " + repo + "@" + testDigest,
+		"INFO[0003] Pushing image to " + repo + ":onesbuild-k-1",
+		"error pushing image: failed to push to destination " + repo + ":onesbuild-k-1: connection refused",
+	} {
+		p.observe(time.Now(), line)
+	}
+	digest, tags := p.pushedTags(spec)
+	if digest != testDigest || strings.Join(tags, ",") != "latest,v1" {
+		t.Errorf("pushed %s under %v, want %s under latest,v1", digest, tags, testDigest)
+	}
+	var none logPhases
+	none.observe(time.Now(), "INFO[0001] Pushing image to "+repo+":latest")
+	if d, tags := none.pushedTags(spec); d != "" || len(tags) != 0 {
+		t.Errorf("a push announced but not done counted: %s %v", d, tags)
+	}
+}

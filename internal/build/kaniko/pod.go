@@ -67,15 +67,20 @@ func secretVolumeName(i int) string { return "build-secret-" + strconv.Itoa(i) }
 
 // Args returns the executor's arguments for the spec, in a stable order.
 // Nothing secret is among them: a URL context's credentials are expected
-// in ContextCredentialsSecret, build secrets are mounted files.
-func Args(s build.Spec) []string {
+// in Context.CredentialsSecret, a URL with a query string (a presigned
+// URL) comes from the Secret in.ContextURLSecret through an environment
+// variable, build secrets are mounted files.
+func Args(s build.Spec, in PodInputs) []string {
 	var args []string
-	if s.Snapshot != nil || s.Source != nil {
+	switch {
+	case s.Context.Local():
 		args = append(args, "--context=tar://stdin")
-	} else {
-		args = append(args, "--context="+s.ContextURL)
+	case in.ContextURLSecret != "":
+		args = append(args, "--context=$("+contextURLEnv+")")
+	default:
+		args = append(args, "--context="+s.Context.URL)
 	}
-	args = append(args, "--dockerfile="+s.DockerfilePath())
+	args = append(args, "--dockerfile="+s.Context.DockerfilePath())
 	for _, t := range s.Tags {
 		args = append(args, "--destination="+s.Repository+":"+t)
 	}
@@ -138,9 +143,31 @@ func Args(s build.Spec) []string {
 	return append(args, s.Pod.ExtraArgs...)
 }
 
+// PodInputs is what the executor learns from the cluster before it
+// creates a pod, and the pod spec depends on.
+type PodInputs struct {
+	// RegistryAuthKey is the key of the registry credentials Secret that
+	// holds the Docker config; empty means .dockerconfigjson.
+	RegistryAuthKey string
+	// Nonce is unique to this pod creation (LabelNonce).
+	Nonce string
+	// Session names the process creating the pod (LabelSession).
+	Session string
+	// ContextURLSecret names the per-build Secret that holds a URL
+	// context whose query string may grant access (ContextURLKey).
+	ContextURLSecret string
+}
+
+// The per-build Secret of a URL context with a query string, and the
+// variable the executor reads it from.
+const (
+	ContextURLKey = "context-url"
+	contextURLEnv = "ONESBUILD_CONTEXT_URL"
+)
+
 // PodFor returns the build pod for a spec. It is a pure function: the
-// same spec always gives the same pod.
-func PodFor(s build.Spec) (*corev1.Pod, error) {
+// same spec and inputs always give the same pod.
+func PodFor(s build.Spec, in PodInputs) (*corev1.Pod, error) {
 	if err := s.Validate(); err != nil {
 		return nil, err
 	}
@@ -148,7 +175,7 @@ func PodFor(s build.Spec) (*corev1.Pod, error) {
 	if image == "" {
 		image = build.DefaultKanikoImage
 	}
-	streamed := s.Snapshot != nil || s.Source != nil
+	streamed := s.Context.Local()
 	resources := s.Pod.Resources
 	if len(resources.Requests) == 0 && len(resources.Limits) == 0 {
 		resources = *build.DefaultResources.DeepCopy()
@@ -157,7 +184,7 @@ func PodFor(s build.Spec) (*corev1.Pod, error) {
 		Name:                     ContainerName,
 		Image:                    image,
 		ImagePullPolicy:          pullPolicy(s.Pod.ImagePullPolicy),
-		Args:                     Args(s),
+		Args:                     Args(s, in),
 		Stdin:                    streamed,
 		StdinOnce:                streamed,
 		Resources:                resources,
@@ -176,10 +203,9 @@ func PodFor(s build.Spec) (*corev1.Pod, error) {
 		NodeSelector:       s.Pod.NodeSelector,
 		Tolerations:        s.Pod.Tolerations,
 		EnableServiceLinks: ptr(false),
-		// Pods do not need API credentials to build, unless the user
-		// picked a service account on purpose (workload identity).
-		AutomountServiceAccountToken:  ptr(s.Pod.ServiceAccount != ""),
-		TerminationGracePeriodSeconds: ptr(int64(5)),
+		// Builds need no API credentials; a RUN step could read them.
+		AutomountServiceAccountToken:  ptr(s.Pod.AutomountServiceAccountToken),
+		TerminationGracePeriodSeconds: ptr(int64(terminationGrace)),
 		SecurityContext: &corev1.PodSecurityContext{
 			SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},
 		},
@@ -188,7 +214,7 @@ func PodFor(s build.Spec) (*corev1.Pod, error) {
 		spec.ActiveDeadlineSeconds = ptr(int64((s.Pod.Deadline + time.Second - 1) / time.Second))
 	}
 	if name := s.Registry.AuthSecret; name != "" {
-		key := s.Registry.AuthSecretKey
+		key := in.RegistryAuthKey
 		if key == "" {
 			key = corev1.DockerConfigJsonKey
 		}
@@ -222,7 +248,12 @@ func PodFor(s build.Spec) (*corev1.Pod, error) {
 		// flag; it becomes the default in v1.27.
 		container.Env = append(container.Env, corev1.EnvVar{Name: "FF_KANIKO_RUN_MOUNT_SECRET", Value: "true"})
 	}
-	if name := s.ContextCredentialsSecret; name != "" {
+	if in.ContextURLSecret != "" {
+		container.Env = append(container.Env, corev1.EnvVar{Name: contextURLEnv, ValueFrom: &corev1.EnvVarSource{
+			SecretKeyRef: &corev1.SecretKeySelector{LocalObjectReference: corev1.LocalObjectReference{Name: in.ContextURLSecret}, Key: ContextURLKey},
+		}})
+	}
+	if name := s.Context.CredentialsSecret; name != "" {
 		container.EnvFrom = append(container.EnvFrom, corev1.EnvFromSource{
 			SecretRef: &corev1.SecretEnvSource{LocalObjectReference: corev1.LocalObjectReference{Name: name}},
 		})
@@ -240,7 +271,7 @@ func PodFor(s build.Spec) (*corev1.Pod, error) {
 	}
 	spec.Containers = []corev1.Container{container}
 	annotations := map[string]string{AnnotationRepository: s.Repository}
-	if h := s.ContextHash(); h != "" {
+	if h := s.Context.SHA256(); h != "" {
 		annotations[AnnotationContextSHA256] = h
 	}
 	return &corev1.Pod{
@@ -248,15 +279,29 @@ func PodFor(s build.Spec) (*corev1.Pod, error) {
 		ObjectMeta: metav1.ObjectMeta{
 			GenerateName: podNamePrefix(s.Repository),
 			Namespace:    s.Namespace,
-			Labels: map[string]string{
-				LabelManagedBy: ManagedBy,
-				LabelName:      AppName,
-				LabelComponent: Component,
-			},
-			Annotations: annotations,
+			Labels:       podLabels(s, in),
+			Annotations:  annotations,
 		},
 		Spec: spec,
 	}, nil
+}
+
+// podLabels are the pod's labels: what it is, the image it builds, and
+// the process and creation it belongs to.
+func podLabels(s build.Spec, in PodInputs) map[string]string {
+	l := map[string]string{
+		LabelManagedBy: ManagedBy,
+		LabelName:      AppName,
+		LabelComponent: Component,
+		LabelBuildKey:  BuildKey(s),
+	}
+	if in.Nonce != "" {
+		l[LabelNonce] = in.Nonce
+	}
+	if in.Session != "" {
+		l[LabelSession] = in.Session
+	}
+	return l
 }
 
 func pullPolicy(p corev1.PullPolicy) corev1.PullPolicy {

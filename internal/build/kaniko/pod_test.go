@@ -1,6 +1,7 @@
 package kaniko
 
 import (
+	"context"
 	"flag"
 	"os"
 	"path/filepath"
@@ -20,13 +21,23 @@ var update = flag.Bool("update", false, "rewrite golden files")
 
 func baseSpec() build.Spec {
 	return build.Spec{
-		Namespace:     "builds",
-		Repository:    "registry.kube-system.svc.cluster.local:5000/new-image",
-		Tags:          []string{"latest"},
-		Source:        &buildcontext.Source{Files: map[string]string{"Dockerfile": "FROM scratch\n"}},
-		ContextSHA256: "sha256:" + strings.Repeat("ab", 32),
-		Pod:           build.PodOptions{Image: "localhost:5000/kaniko-executor:v1.26.3", Deadline: 20 * time.Minute},
+		Namespace:  "builds",
+		Repository: "registry.kube-system.svc.cluster.local:5000/new-image",
+		Tags:       []string{"latest"},
+		Context:    build.Context{Source: &buildcontext.Source{Files: map[string]string{"Dockerfile": "FROM scratch\n"}}},
+		Pod:        build.PodOptions{Image: "localhost:5000/kaniko-executor:v1.26.3", Deadline: 20 * time.Minute},
 	}
+}
+
+// archived is spec with its context archived, as builds see it.
+func archived(t *testing.T, spec build.Spec) build.Spec {
+	t.Helper()
+	spec, cleanup, err := build.TakeSnapshot(context.Background(), spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(cleanup)
+	return spec
 }
 
 func TestPodForGolden(t *testing.T) {
@@ -53,14 +64,17 @@ func TestPodForGolden(t *testing.T) {
 	full.Pod.ExtraArgs = []string{"--snapshot-mode=redo"}
 
 	url := baseSpec()
-	url.Source = nil
-	url.ContextURL = "git://github.com/example/app.git#refs/heads/main"
-	url.ContextCredentialsSecret = "git-credentials"
+	url.Context = build.Context{URL: "git://github.com/example/app.git#refs/heads/main", CredentialsSecret: "git-credentials"}
 	url.Pod.Deadline = 90 * time.Second
 
-	for name, req := range map[string]build.Spec{"minimal": baseSpec(), "full": full, "context_url": url} {
+	presigned := baseSpec()
+	presigned.Context = build.Context{URL: "https://bucket.example.com/ctx.tar.gz?X-Amz-Signature=deadbeef"}
+
+	inputs := map[string]PodInputs{"full": {RegistryAuthKey: "config.json", Nonce: "n0nce", Session: "s3ss10n"},
+		"context_url_presigned": {ContextURLSecret: "onesbuild-context-url-x7k2p"}}
+	for name, req := range map[string]build.Spec{"minimal": archived(t, baseSpec()), "full": archived(t, full), "context_url": url, "context_url_presigned": presigned} {
 		t.Run(name, func(t *testing.T) {
-			pod, err := PodFor(req)
+			pod, err := PodFor(req, inputs[name])
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -86,7 +100,7 @@ func TestPodForGolden(t *testing.T) {
 }
 
 func TestPodForRules(t *testing.T) {
-	pod, err := PodFor(baseSpec())
+	pod, err := PodFor(baseSpec(), PodInputs{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -138,8 +152,8 @@ func TestValidateSpec(t *testing.T) {
 		"bad repository":   func(r *build.Spec) { r.Repository = "new-image" },
 		"no tags":          func(r *build.Spec) { r.Tags = nil },
 		"bad tag":          func(r *build.Spec) { r.Tags = []string{"-x"} },
-		"two contexts":     func(r *build.Spec) { r.ContextURL = "git://x" },
-		"no context":       func(r *build.Spec) { r.Source = nil },
+		"two contexts":     func(r *build.Spec) { r.Context.URL = "git://x" },
+		"no context":       func(r *build.Spec) { r.Context.Source = nil },
 		"unknown platform": func(r *build.Spec) { r.Platform = "linux/amd65" },
 		"bad platform":     func(r *build.Spec) { r.Platform = "amd64" },
 		"secret without key": func(r *build.Spec) {
@@ -153,7 +167,7 @@ func TestValidateSpec(t *testing.T) {
 			if err := r.Validate(); err == nil {
 				t.Fatal("Validate accepted an invalid request")
 			}
-			if _, err := PodFor(r); err == nil {
+			if _, err := PodFor(r, PodInputs{}); err == nil {
 				t.Fatal("PodFor accepted an invalid request")
 			}
 		})
@@ -168,8 +182,8 @@ func TestValidateSpec(t *testing.T) {
 func TestArgsCarryNoSecrets(t *testing.T) {
 	s := baseSpec()
 	s.Secrets = []build.BuildSecret{{ID: "token", SecretName: "ci", Key: "gh-token"}}
-	s.ContextCredentialsSecret = "git-creds"
-	pod, err := PodFor(s)
+	s.Context.CredentialsSecret = "git-creds"
+	pod, err := PodFor(s, PodInputs{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -16,7 +16,7 @@ func (r *run) upload() {
 	pr, pw := io.Pipe()
 	written := make(chan error, 1)
 	go func() {
-		err := r.spec.Snapshot.WriteGzip(pw)
+		err := r.spec.Context.Snapshot().WriteGzip(pw)
 		written <- err
 		pw.CloseWithError(err)
 	}()
@@ -32,10 +32,9 @@ func (r *run) upload() {
 			r.cancel(&build.Failure{Reason: build.ReasonContextUpload, Message: "writing the build context", Err: err})
 			return
 		}
-		r.mu.Lock()
-		r.timings[build.PhaseContextUpload] = r.e.Now.Now().Sub(start)
-		r.mu.Unlock()
-		r.e.logger().Step("context uploaded", "seconds", r.timings[build.PhaseContextUpload].Seconds())
+		took := r.e.Now.Now().Sub(start)
+		r.record(build.PhaseContextUpload, took)
+		r.e.logger().Step("context uploaded", "seconds", took.Seconds())
 	case err := <-attached:
 		if err == nil {
 			err = errors.New("the attach session ended before the whole context was sent")

@@ -3,6 +3,7 @@ package kaniko
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"time"
@@ -22,12 +23,16 @@ type run struct {
 	spec    build.Spec
 	name    string
 	created time.Time
-	timings build.Timings
 
 	ctx      context.Context
 	cancel   context.CancelCauseFunc
+	logCtx   context.Context
+	stopLogs context.CancelFunc
 	started  bool
 	finished time.Time
+	// terminated is set once the executor container was seen terminated:
+	// its pod can be deleted at once, nothing runs in it any more.
+	terminated bool
 
 	// last is the pod as last observed. unschedulableSince and
 	// pullFailingSince are when the pod was first seen waiting for a node
@@ -36,14 +41,40 @@ type run struct {
 	unschedulableSince time.Time
 	pullFailingSince   time.Time
 
+	// mu guards timings, which the upload and the log follower write
+	// while the watch goes on, and phases.
 	mu       sync.Mutex
+	timings  build.Timings
 	tail     *ring
 	phases   logPhases
 	logsDone chan struct{}
 }
 
-func newRun(e *Executor, spec build.Spec, pod *corev1.Pod, created time.Time, timings build.Timings) *run {
-	return &run{e: e, spec: spec, name: pod.Name, created: created, timings: timings, tail: newRing(e.tailLines()), logsDone: make(chan struct{})}
+func newRun(e *Executor, spec build.Spec, pod *corev1.Pod, created time.Time) *run {
+	return &run{e: e, spec: spec, name: pod.Name, created: created, timings: build.Timings{}, tail: newRing(e.tailLines()), logsDone: make(chan struct{})}
+}
+
+// record sets a measured phase.
+func (r *run) record(phase build.Phase, d time.Duration) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.timings[phase] = d
+}
+
+// pushed is what the executor's log says it pushed.
+func (r *run) pushed() (digest string, tags []string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.phases.pushedTags(r.spec)
+}
+
+// measured copies the phases measured so far into t.
+func (r *run) measured(t build.Timings) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for p, d := range r.timings {
+		t[p] = d
+	}
 }
 
 // imagePullReasons are waiting reasons of an executor image that could
@@ -85,6 +116,10 @@ func (r *run) wait(parent context.Context) (*corev1.ContainerStateTerminated, er
 	ctx, cancel := context.WithCancelCause(parent)
 	defer cancel(nil)
 	r.ctx, r.cancel = ctx, cancel
+	// The log is followed past the watch's end, to its own end or until
+	// Build stops it: the last lines of a pod that went away still tell
+	// what it pushed.
+	r.logCtx, r.stopLogs = context.WithCancel(context.WithoutCancel(parent))
 
 	term, err := r.watchPod(ctx)
 	if err != nil {
@@ -230,8 +265,15 @@ func (r *run) observe(ev watch.Event) (*corev1.ContainerStateTerminated, error) 
 			r.executorStarted()
 		}
 		if t := cs.State.Terminated; t != nil {
+			r.terminated = true
+			if f := lostPod(pod, t); f != nil {
+				return nil, f
+			}
 			return t.DeepCopy(), nil
 		}
+	}
+	if f := lostPod(pod, nil); f != nil && pod.Status.Phase == corev1.PodFailed {
+		return nil, f
 	}
 	if pod.Status.Phase == corev1.PodFailed {
 		reason := build.ReasonPodFailed
@@ -241,6 +283,36 @@ func (r *run) observe(ev watch.Event) (*corev1.ContainerStateTerminated, error) 
 		return nil, &build.Failure{Reason: reason, Message: strings.TrimPrefix(pod.Status.Reason+": "+pod.Status.Message, ": ")}
 	}
 	return nil, nil
+}
+
+// lostPod says whether the pod was taken away before the executor
+// finished: deleted (kubectl delete, a drain, a node gone), evicted or
+// preempted (DisruptionTarget). An executor that exited 0 had finished
+// and pushed; any other end of such a pod is the disruption's, not the
+// build's, so the build is lost and may run again in a new pod.
+func lostPod(pod *corev1.Pod, term *corev1.ContainerStateTerminated) *build.Failure {
+	if term != nil && term.ExitCode == 0 {
+		return nil
+	}
+	why, reason := "", build.ReasonPodFailed
+	switch {
+	case pod.DeletionTimestamp != nil:
+		why, reason = "the build pod was deleted while the executor ran", build.ReasonPodDeleted
+	case pod.Status.Reason == "Evicted" || pod.Status.Reason == "NodeLost" || pod.Status.Reason == "Shutdown" || pod.Status.Reason == "Terminated":
+		why = strings.TrimSuffix(pod.Status.Reason+": "+pod.Status.Message, ": ")
+	}
+	for _, c := range pod.Status.Conditions {
+		if c.Type == corev1.DisruptionTarget && c.Status == corev1.ConditionTrue {
+			why = "the build pod was disrupted (" + c.Reason + ": " + c.Message + ")"
+		}
+	}
+	if why == "" {
+		return nil
+	}
+	if term != nil {
+		why += fmt.Sprintf("; the executor was stopped with exit code %d", term.ExitCode)
+	}
+	return &build.Failure{Reason: reason, Message: why}
 }
 
 // checkScheduling fails the build once the pod waited for a node longer
@@ -308,11 +380,10 @@ func (r *run) executorStarted() {
 		return
 	}
 	r.started = true
-	r.mu.Lock()
-	r.timings[build.PhaseExecutorStart] = r.e.Now.Now().Sub(r.created)
-	r.mu.Unlock()
-	r.e.logger().Step("executor running", "pod", r.name, "after_seconds", r.timings[build.PhaseExecutorStart].Seconds())
-	if r.spec.Snapshot != nil {
+	took := r.e.Now.Now().Sub(r.created)
+	r.record(build.PhaseExecutorStart, took)
+	r.e.logger().Step("executor running", "pod", r.name, "after_seconds", took.Seconds())
+	if r.spec.Context.Local() {
 		go r.upload()
 	}
 	go r.followLogs()

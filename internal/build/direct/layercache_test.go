@@ -1,0 +1,204 @@
+package direct
+
+// The layer cache under faults: not writable, a layer damaged on disk
+// (same size, truncated, removed), concurrent builds of one layer.
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+
+	"github.com/onesbuild/terraform-provider-onesbuild/internal/build"
+)
+
+func cacheSpec(payload string) build.Spec {
+	spec := specFor(map[string]string{"Dockerfile": "FROM " + clusterRegistry + "/base:1\nCOPY a /a\n", "a": payload})
+	spec.Executor = build.ExecutorDirect
+	return spec
+}
+
+// verifyPushed pulls latest and reads every layer fully (ggcr verifies
+// the digest while reading).
+func verifyPushed(t *testing.T, host, repo, want string) {
+	t.Helper()
+	ref, _ := name.ParseReference(host+"/"+strings.TrimPrefix(repo, clusterRegistry+"/")+":latest", name.Insecure)
+	img, err := remote.Image(ref)
+	if err != nil {
+		t.Fatalf("pull: %v", err)
+	}
+	d, _ := img.Digest()
+	if want != "" && d.String() != want {
+		t.Errorf("latest is %s, want %s", d, want)
+	}
+	layers, _ := img.Layers()
+	for i, l := range layers {
+		rc, err := l.Compressed()
+		if err != nil {
+			t.Errorf("layer %d: %v", i, err)
+			continue
+		}
+		if _, err := io.Copy(io.Discard, rc); err != nil {
+			t.Errorf("layer %d content does not match its digest: %v", i, err)
+		}
+		rc.Close()
+		u, err := l.Uncompressed()
+		if err != nil {
+			t.Errorf("layer %d uncompressed: %v", i, err)
+			continue
+		}
+		if _, err := io.Copy(io.Discard, u); err != nil {
+			t.Errorf("layer %d uncompressed read: %v", i, err)
+		}
+		u.Close()
+	}
+}
+
+// (7) A cache directory that cannot be created / written: a direct
+// build (and its prediction) should still work, without the cache.
+func TestLayerCache_NotWritable(t *testing.T) {
+	e, _, host := setup(t)
+	file := filepath.Join(t.TempDir(), "not-a-dir")
+	if err := os.WriteFile(file, []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	e.LayerCacheDir = filepath.Join(file, "layers")
+	spec := cacheSpec("x")
+	if _, err := predictWith(e, spec); err != nil {
+		t.Errorf("predict with an unwritable layer cache: %v", err)
+	}
+	res, err := buildWith(e, spec)
+	if err != nil {
+		t.Fatalf("build with an unwritable layer cache: %v", err)
+	}
+	verifyPushed(t, host, spec.Repository, res.Digest)
+}
+
+// (7) A cached layer corrupted without changing its size: the build
+// must not push a broken layer, and should recover (rebuild the layer).
+func TestLayerCache_CorruptedSameSize(t *testing.T) {
+	e, _, host := setup(t)
+	e.LayerCacheDir = t.TempDir()
+	spec := cacheSpec("corrupt me")
+	predicted, err := predictWith(e, spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	files, _ := filepath.Glob(filepath.Join(e.LayerCacheDir, "*.tar.gz"))
+	if len(files) != 1 {
+		t.Fatalf("cache holds %v", files)
+	}
+	raw, _ := os.ReadFile(files[0])
+	for i := len(raw) / 2; i < len(raw)/2+8 && i < len(raw); i++ {
+		raw[i] ^= 0xff
+	}
+	if err := os.WriteFile(files[0], raw, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	spec.Pin = pinOf(predicted)
+	res, err := buildWith(e, spec)
+	if err != nil {
+		t.Errorf("pinned build after the cached layer was corrupted: %v", err)
+	} else {
+		verifyPushed(t, host, spec.Repository, predicted.Digest)
+	}
+	// Does it recover on the next try?
+	spec.Pin = nil
+	if _, err := buildWith(e, spec); err != nil {
+		t.Errorf("second build after corruption still fails: %v", err)
+	}
+	_ = res
+}
+
+// (7) A truncated cached layer: rebuilt, pushed correct.
+func TestLayerCache_Truncated(t *testing.T) {
+	e, _, host := setup(t)
+	e.LayerCacheDir = t.TempDir()
+	spec := cacheSpec("truncate me")
+	predicted, err := predictWith(e, spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	files, _ := filepath.Glob(filepath.Join(e.LayerCacheDir, "*.tar.gz"))
+	if err := os.Truncate(files[0], 10); err != nil {
+		t.Fatal(err)
+	}
+	spec.Pin = pinOf(predicted)
+	if _, err := buildWith(e, spec); err != nil {
+		t.Fatalf("build after truncation: %v", err)
+	}
+	verifyPushed(t, host, spec.Repository, predicted.Digest)
+}
+
+// (7) A layer file removed between the plan and the apply (meta left).
+func TestLayerCache_LayerRemovedMetaLeft(t *testing.T) {
+	e, _, host := setup(t)
+	e.LayerCacheDir = t.TempDir()
+	spec := cacheSpec("remove me")
+	predicted, err := predictWith(e, spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	files, _ := filepath.Glob(filepath.Join(e.LayerCacheDir, "*.tar.gz"))
+	os.Remove(files[0])
+	spec.Pin = pinOf(predicted)
+	if _, err := buildWith(e, spec); err != nil {
+		t.Fatalf("build after removal: %v", err)
+	}
+	verifyPushed(t, host, spec.Repository, predicted.Digest)
+}
+
+// (7) Concurrent builds and predictions of identical layers into one
+// cache: all succeed with one digest, what is pushed is intact.
+func TestLayerCache_Concurrent(t *testing.T) {
+	e, _, host := setup(t)
+	e.LayerCacheDir = t.TempDir()
+	big := strings.Repeat("0123456789abcdef", 1<<16) // 1 MiB
+	var wg sync.WaitGroup
+	digests := make([]string, 12)
+	errs := make([]error, 12)
+	for i := range digests {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			spec := cacheSpec(big)
+			spec.Repository = fmt.Sprintf("%s/app%d", clusterRegistry, i%3)
+			var res *build.Result
+			var err error
+			if i%2 == 0 {
+				res, err = predictWith(e, spec)
+			} else {
+				res, err = buildWith(e, spec)
+			}
+			if err == nil {
+				digests[i] = res.Digest
+			}
+			errs[i] = err
+		}(i)
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Errorf("#%d: %v", i, err)
+		}
+		if digests[i] != digests[0] {
+			t.Errorf("#%d digest %s, #0 %s", i, digests[i], digests[0])
+		}
+	}
+	for i := 0; i < 3; i++ {
+		verifyPushed(t, host, fmt.Sprintf("%s/app%d", clusterRegistry, i), digests[0])
+	}
+	left, _ := filepath.Glob(filepath.Join(e.LayerCacheDir, "onesbuild-*"))
+	if len(left) != 0 {
+		t.Errorf("temporary files left in the cache: %v", left)
+	}
+}
+
+var _ = context.Background

@@ -1,0 +1,233 @@
+package registry
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/random"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+)
+
+// requestLog counts the requests a registry receives, by method and path.
+type requestLog struct {
+	inner http.Handler
+	mu    sync.Mutex
+	seen  map[string]int
+}
+
+func (l *requestLog) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	l.mu.Lock()
+	l.seen[r.Method+" "+r.URL.Path]++
+	l.mu.Unlock()
+	l.inner.ServeHTTP(w, r)
+}
+
+func (l *requestLog) count(prefix string) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	n := 0
+	for k, v := range l.seen {
+		if strings.HasPrefix(k, prefix) {
+			n += v
+		}
+	}
+	return n
+}
+
+// TestImagesOfOneBaseAskOnce: twenty images that share a base layer,
+// pushed concurrently through one client (copies included), ask the
+// registry once whether that layer is there, and ping it once.
+func TestImagesOfOneBaseAskOnce(t *testing.T) {
+	l := &requestLog{inner: newRegistry(), seen: map[string]int{}}
+	c, _ := serve(t, l)
+	base, err := random.Layer(1024, "application/vnd.oci.image.layer.v1.tar+gzip")
+	if err != nil {
+		t.Fatal(err)
+	}
+	baseDigest, _ := base.Digest()
+	ctx := context.Background()
+	first, err := mutate.AppendLayers(empty.Image, base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref, err := c.Reference(ctx, clusterRegistry+"/app:first")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := remote.Write(ref, first, c.RemoteOptions(ctx)...); err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, 20)
+	for i := range 20 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			own, err := random.Layer(64, "application/vnd.oci.image.layer.v1.tar+gzip")
+			if err != nil {
+				errs <- err
+				return
+			}
+			img, err := mutate.AppendLayers(empty.Image, base, own)
+			if err != nil {
+				errs <- err
+				return
+			}
+			client := c
+			if i%2 == 1 {
+				client = c.WithKeychain(authn.DefaultKeychain)
+			}
+			ref, err := client.Reference(ctx, fmt.Sprintf("%s/app:v%d", clusterRegistry, i))
+			if err != nil {
+				errs <- err
+				return
+			}
+			errs <- remote.Write(ref, img, client.RemoteOptions(ctx)...)
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Once, by the first image, before it uploaded the layer.
+	if n := l.count("HEAD /v2/app/blobs/" + baseDigest.String()); n != 1 {
+		t.Errorf("the shared base layer was checked %d times, want once", n)
+	}
+	// The base and its config, then each image's own layer and config:
+	// the base is uploaded once.
+	if n := l.count("PUT /v2/app/blobs/uploads"); n != 2+20*2 {
+		t.Errorf("%d uploads for %d distinct blobs", n, 2+20*2)
+	}
+	l.mu.Lock()
+	pings := l.seen["GET /v2/"]
+	l.mu.Unlock()
+	if pings != 1 {
+		t.Errorf("%d pings, want 1", pings)
+	}
+}
+
+// TestOnlyWhatCannotChangeIsReused: a config blob is read once; a tag
+// and a manifest are asked every time (tags move, manifests are
+// deleted), so a deletion is seen at once, by this client and by another
+// one that had read the manifest before.
+func TestOnlyWhatCannotChangeIsReused(t *testing.T) {
+	l := &requestLog{inner: newRegistry(), seen: map[string]int{}}
+	c, host := serve(t, l)
+	other, _ := serve(t, l)
+	other.Hosts = c.Hosts
+	ctx := context.Background()
+	repo := clusterRegistry + "/app"
+	d := push(t, host, "app:latest", nil).String()
+	desc, err := c.Describe(ctx, repo, d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = desc
+	configReads := l.count("GET /v2/app/blobs/")
+	tagReads := l.count("GET /v2/app/manifests/latest") + l.count("HEAD /v2/app/manifests/latest")
+	manifestReads := l.count("GET /v2/app/manifests/"+d) + l.count("HEAD /v2/app/manifests/"+d)
+	for range 3 {
+		if _, err := c.Describe(ctx, repo, d); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := c.ResolveTag(ctx, repo, "latest"); err != nil || got != d {
+			t.Fatalf("latest = %s, %v", got, err)
+		}
+	}
+	if n := l.count("GET /v2/app/blobs/") - configReads; n != 0 {
+		t.Errorf("the config blob was read %d more times, want none", n)
+	}
+	if n := l.count("GET /v2/app/manifests/latest") + l.count("HEAD /v2/app/manifests/latest") - tagReads; n != 3 {
+		t.Errorf("the tag was resolved %d times by the registry, want 3", n)
+	}
+	if n := l.count("GET /v2/app/manifests/"+d) + l.count("HEAD /v2/app/manifests/"+d) - manifestReads; n != 3 {
+		t.Errorf("the manifest was asked %d times, want 3", n)
+	}
+	moved := push(t, host, "app:latest", nil).String()
+	if got, err := c.ResolveTag(ctx, repo, "latest"); err != nil || got != moved {
+		t.Errorf("a moved tag resolves to %s, %v; want %s", got, err, moved)
+	}
+	if _, err := other.Describe(ctx, repo, d); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Delete(ctx, repo, d); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Size(ctx, repo, d); err == nil {
+		t.Errorf("the deleted manifest is still found by the client that deleted it")
+	}
+	if _, err := other.Describe(ctx, repo, d); err == nil {
+		t.Errorf("the deleted manifest is still found by another client")
+	}
+}
+
+// TestAnswersAreKeptPerCredentials: what the registry told one
+// Authorization is not answered to another.
+func TestAnswersAreKeptPerCredentials(t *testing.T) {
+	var asked atomic.Int32
+	inner := newRegistry()
+	c, host := serve(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.Contains(r.URL.Path, "/blobs/sha256:") && r.Method == http.MethodHead {
+			asked.Add(1)
+		}
+		inner.ServeHTTP(w, r)
+	}))
+	d := push(t, host, "app:latest", nil).String()
+	tr := c.transport()
+	img, err := c.Describe(context.Background(), clusterRegistry+"/app", d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = img
+	cfg := configDigest(t, host, d)
+	asked.Store(0)
+	for _, auth := range []string{"Bearer a", "Bearer b", "Bearer a", ""} {
+		req, _ := http.NewRequest(http.MethodHead, "http://"+host+"/v2/app/blobs/"+cfg, nil)
+		if auth != "" {
+			req.Header.Set("Authorization", auth)
+		}
+		resp, err := tr.RoundTrip(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("HEAD = %d", resp.StatusCode)
+		}
+	}
+	// Bearer a once, Bearer b once; the anonymous answer came with the
+	// Describe above.
+	if n := asked.Load(); n != 2 {
+		t.Errorf("the registry was asked %d times for two new credentials, want 2", n)
+	}
+}
+
+// configDigest is the config blob's digest of host/app@digest.
+func configDigest(t *testing.T, host, digest string) string {
+	t.Helper()
+	ref, err := name.ParseReference(host+"/app@"+digest, name.Insecure)
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := remote.Image(ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := img.Manifest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m.Config.Digest.String()
+}
