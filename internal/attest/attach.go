@@ -1,0 +1,322 @@
+package attest
+
+import (
+	"context"
+	"crypto/sha1"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"time"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+
+	"github.com/onesbuild/terraform-provider-onesbuild/internal/registry"
+)
+
+// Registry is what attaching needs of the registry client
+// (*registry.Client).
+type Registry interface {
+	Manifest(ctx context.Context, repository, digest string) (*remote.Descriptor, error)
+	Attach(ctx context.Context, repository, subject string, a registry.Artifact) (string, error)
+	Referrers(ctx context.Context, repository, digest string) ([]registry.Referrer, error)
+	Fetch(ctx context.Context, repository, digest string) (registry.Artifact, error)
+	Exists(ctx context.Context, repository, digest string) (bool, error)
+}
+
+// Request says what to attach to which image.
+type Request struct {
+	// SBOMFormat is FormatSPDX or FormatCycloneDX; empty attaches none.
+	SBOMFormat string
+	// ProvenanceMode is ProvenanceMin or ProvenanceMax; empty attaches
+	// none.
+	ProvenanceMode string
+	// Provenance holds what the statement says of the build; Attach fills
+	// in the image, the mode, the platforms' digests and the base.
+	Provenance ProvenanceInput
+	// Repository and Digest name the image (an index, with
+	// PlatformDigests naming its images).
+	Repository      string
+	Digest          string
+	PlatformDigests map[string]string
+	// BaseRef is the final stage's FROM as the build resolved it, and
+	// BaseDigest the digest it resolved to (of an index, for several
+	// platforms); empty when unknown.
+	BaseRef    string
+	BaseDigest string
+	// Tool is the provider's name and version.
+	Tool string
+	// Cache keeps the package databases read from layers; nil reads them
+	// every time.
+	Cache *DatabaseCache
+}
+
+// Attached names the attachments' manifests.
+type Attached struct {
+	SBOM       string
+	Provenance string
+	// Platforms are each platform image's own attachments, for an index.
+	Platforms map[string]Attached
+}
+
+// Attach writes the requested documents and attaches them to the image
+// and, for an index, to each of its images.
+func Attach(ctx context.Context, reg Registry, req Request) (Attached, error) {
+	var out Attached
+	desc, err := reg.Manifest(ctx, req.Repository, req.Digest)
+	if err != nil {
+		return out, err
+	}
+	images, err := platformImages(desc, req.PlatformDigests)
+	if err != nil {
+		return out, err
+	}
+	created, err := createdOf(images)
+	if err != nil {
+		return out, err
+	}
+	image := Image{Repository: req.Repository, Digest: req.Digest, Created: created}
+	base := baseOf(ctx, reg, req)
+	if req.SBOMFormat != "" {
+		mediaType := MediaTypeSPDX
+		if req.SBOMFormat == FormatCycloneDX {
+			mediaType = MediaTypeCycloneDX
+		}
+		if base != nil {
+			base.SBOM = baseSBOM(ctx, reg, repositoryOf(req.BaseRef), req.BaseDigest, mediaType)
+		}
+		var all []Contents
+		for _, pi := range images {
+			c, err := contentsOf(ctx, reg, pi, req)
+			if err != nil {
+				return out, err
+			}
+			all = append(all, c)
+		}
+		raw, mt, err := SBOM(req.SBOMFormat, SBOMInput{Image: image, Base: base, Platforms: all, Tool: req.Tool})
+		if err != nil {
+			return out, err
+		}
+		if out.SBOM, err = reg.Attach(ctx, req.Repository, req.Digest, registry.Artifact{ArtifactType: mt, Content: raw}); err != nil {
+			return out, fmt.Errorf("attaching the SBOM: %w", err)
+		}
+		if len(images) > 1 {
+			for i, pi := range images {
+				raw, mt, err := SBOM(req.SBOMFormat, SBOMInput{Image: Image{Repository: req.Repository, Digest: pi.digest, Created: created}, Base: base, Platforms: all[i : i+1], Tool: req.Tool})
+				if err != nil {
+					return out, err
+				}
+				d, err := reg.Attach(ctx, req.Repository, pi.digest, registry.Artifact{ArtifactType: mt, Content: raw})
+				if err != nil {
+					return out, fmt.Errorf("attaching the SBOM of %s: %w", pi.platform, err)
+				}
+				out.set(pi.platform, func(a *Attached) { a.SBOM = d })
+			}
+		}
+	}
+	if req.ProvenanceMode != "" {
+		in := req.Provenance
+		in.Mode, in.Image, in.PlatformDigests, in.Base = req.ProvenanceMode, image, req.PlatformDigests, base
+		raw, err := Provenance(in)
+		if err != nil {
+			return out, err
+		}
+		art := registry.Artifact{ArtifactType: MediaTypeInToto, Content: raw, Annotations: map[string]string{AnnotationPredicateType: PredicateSLSAProvenance}}
+		if out.Provenance, err = reg.Attach(ctx, req.Repository, req.Digest, art); err != nil {
+			return out, fmt.Errorf("attaching the provenance: %w", err)
+		}
+		if len(images) > 1 {
+			for _, pi := range images {
+				d, err := reg.Attach(ctx, req.Repository, pi.digest, art)
+				if err != nil {
+					return out, fmt.Errorf("attaching the provenance of %s: %w", pi.platform, err)
+				}
+				out.set(pi.platform, func(a *Attached) { a.Provenance = d })
+			}
+		}
+	}
+	return out, nil
+}
+
+func (a *Attached) set(platform string, f func(*Attached)) {
+	if a.Platforms == nil {
+		a.Platforms = map[string]Attached{}
+	}
+	v := a.Platforms[platform]
+	f(&v)
+	a.Platforms[platform] = v
+}
+
+// platformImage is one image of what was built.
+type platformImage struct {
+	platform string
+	digest   string
+	img      v1.Image
+}
+
+// platformImages are the image, or each image of the index, sorted by
+// platform.
+func platformImages(desc *remote.Descriptor, digests map[string]string) ([]platformImage, error) {
+	if !desc.MediaType.IsIndex() {
+		img, err := desc.Image()
+		if err != nil {
+			return nil, fmt.Errorf("reading image %s: %w", desc.Digest, err)
+		}
+		cfg, err := img.ConfigFile()
+		if err != nil {
+			return nil, fmt.Errorf("reading the config of %s: %w", desc.Digest, err)
+		}
+		return []platformImage{{platform: cfg.Platform().String(), digest: desc.Digest.String(), img: img}}, nil
+	}
+	idx, err := desc.ImageIndex()
+	if err != nil {
+		return nil, fmt.Errorf("reading index %s: %w", desc.Digest, err)
+	}
+	im, err := idx.IndexManifest()
+	if err != nil {
+		return nil, fmt.Errorf("reading index %s: %w", desc.Digest, err)
+	}
+	var out []platformImage
+	for _, m := range im.Manifests {
+		if m.Platform == nil || m.MediaType.IsIndex() {
+			continue
+		}
+		p := m.Platform.String()
+		if want, ok := digests[p]; len(digests) > 0 && (!ok || want != m.Digest.String()) {
+			continue
+		}
+		img, err := idx.Image(m.Digest)
+		if err != nil {
+			return nil, fmt.Errorf("reading image %s of index %s: %w", m.Digest, desc.Digest, err)
+		}
+		out = append(out, platformImage{platform: p, digest: m.Digest.String(), img: img})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].platform < out[j].platform })
+	if len(out) == 0 {
+		return nil, fmt.Errorf("index %s holds no image of the built platforms", desc.Digest)
+	}
+	return out, nil
+}
+
+// createdOf is the first image's creation time, the documents' only time.
+func createdOf(images []platformImage) (t time.Time, err error) {
+	cfg, err := images[0].img.ConfigFile()
+	if err != nil {
+		return t, fmt.Errorf("reading the image config: %w", err)
+	}
+	return cfg.Created.Time, nil
+}
+
+// baseOf describes the base, or nil when the build did not record one.
+func baseOf(ctx context.Context, reg Registry, req Request) *Base {
+	if req.BaseRef == "" || req.BaseDigest == "" {
+		return nil
+	}
+	return &Base{Ref: req.BaseRef, Digest: req.BaseDigest}
+}
+
+// baseSBOM finds the base's own SBOM of the same format, when one is
+// attached to it and this machine can read it.
+func baseSBOM(ctx context.Context, reg Registry, repository, digest, mediaType string) *Document {
+	refs, err := reg.Referrers(ctx, repository, digest)
+	if err != nil {
+		return nil
+	}
+	for _, r := range refs {
+		if r.ArtifactType != mediaType {
+			continue
+		}
+		a, err := reg.Fetch(ctx, repository, r.Digest)
+		if err != nil {
+			continue
+		}
+		var head struct {
+			Namespace    string `json:"documentNamespace"`
+			SerialNumber string `json:"serialNumber"`
+		}
+		if json.Unmarshal(a.Content, &head) != nil {
+			continue
+		}
+		ns := head.Namespace
+		if ns == "" {
+			ns = head.SerialNumber
+		}
+		if ns == "" {
+			continue
+		}
+		sum := sha1.Sum(a.Content)
+		return &Document{Namespace: ns, SHA1: hex.EncodeToString(sum[:])}
+	}
+	return nil
+}
+
+// contentsOf reads what one image holds: the files above its base's
+// layers and the packages of its package databases. Without a readable
+// base every layer's files are listed.
+func contentsOf(ctx context.Context, reg Registry, pi platformImage, req Request) (Contents, error) {
+	c := Contents{Platform: pi.platform}
+	layers, err := pi.img.Layers()
+	if err != nil {
+		return c, fmt.Errorf("reading the layers of %s: %w", pi.digest, err)
+	}
+	baseLayers := 0
+	if req.BaseRef != "" && req.BaseDigest != "" {
+		if n, err := sharedLayers(ctx, reg, repositoryOf(req.BaseRef), req.BaseDigest, pi, layers); err == nil {
+			baseLayers = n
+		}
+	}
+	if c.Files, err = AddedFiles(layers, baseLayers); err != nil {
+		return c, err
+	}
+	if c.Packages, err = Packages(layers, req.Cache); err != nil {
+		return c, err
+	}
+	return c, nil
+}
+
+// sharedLayers counts the layers an image starts with that are its
+// base's (the base's image for the same platform, for a base index).
+func sharedLayers(ctx context.Context, reg Registry, repository, digest string, pi platformImage, layers []v1.Layer) (int, error) {
+	desc, err := reg.Manifest(ctx, repository, digest)
+	if err != nil {
+		return 0, err
+	}
+	var base v1.Image
+	if desc.MediaType.IsIndex() {
+		idx, err := desc.ImageIndex()
+		if err != nil {
+			return 0, err
+		}
+		im, err := idx.IndexManifest()
+		if err != nil {
+			return 0, err
+		}
+		for _, m := range im.Manifests {
+			if m.Platform != nil && m.Platform.String() == pi.platform {
+				if base, err = idx.Image(m.Digest); err != nil {
+					return 0, err
+				}
+				break
+			}
+		}
+		if base == nil {
+			return 0, fmt.Errorf("base %s has no image for %s", digest, pi.platform)
+		}
+	} else if base, err = desc.Image(); err != nil {
+		return 0, err
+	}
+	m, err := base.Manifest()
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for n < len(m.Layers) && n < len(layers) {
+		d, err := layers[n].Digest()
+		if err != nil || d != m.Layers[n].Digest {
+			break
+		}
+		n++
+	}
+	return n, nil
+}

@@ -1,0 +1,205 @@
+package attest
+
+import (
+	"archive/tar"
+	"bytes"
+	"crypto/sha1"
+	"crypto/sha256"
+	"debug/buildinfo"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path"
+	"sort"
+	"strings"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+)
+
+// Contents is what an SBOM says about one image.
+type Contents struct {
+	// Platform is os/arch[/variant] of the image's config.
+	Platform string
+	// Files are the regular files and symlinks the build added (the
+	// layers above the base's), by path; a later layer's version of a
+	// path replaces an earlier one's, and a whiteout removes it.
+	Files []File
+	// Packages are the Debian or Alpine packages the final image's
+	// package database lists, when it has one.
+	Packages []Package
+}
+
+// File is one file the build added.
+type File struct {
+	Path   string // absolute, as in the image
+	SHA256 string // hex, of the content (of the target, for a symlink)
+	SHA1   string // hex, as SPDX 2.3 asks of every file
+	Mode   int64  // permission and type bits, as in the layer's tar header
+	Size   int64
+	// LinkTarget is a symlink's target; SHA256 is then the target string's.
+	LinkTarget string
+	// Go is the module information of a Go binary, when the file is one.
+	Go *GoBinary
+}
+
+// GoBinary is what debug/buildinfo reads from a Go executable.
+type GoBinary struct {
+	GoVersion string
+	Path      string // the main package's import path
+	Main      Module
+	Deps      []Module
+}
+
+// Module is one Go module a binary was built from.
+type Module struct {
+	Path    string
+	Version string
+	Sum     string
+}
+
+// Package is one operating system package.
+type Package struct {
+	// Type is "deb" or "apk", as package URLs name them.
+	Type         string
+	Name         string
+	Version      string
+	Architecture string
+	// Source is the Debian source package, when it differs from Name.
+	Source string
+}
+
+// maxInMemoryBinary bounds the executables read into memory for their
+// Go build information; larger ones go through a temporary file.
+const maxInMemoryBinary = 128 << 20
+
+// AddedFiles lists the files of the layers above the base's first
+// baseLayers layers: the ones the build added.
+func AddedFiles(layers []v1.Layer, baseLayers int) ([]File, error) {
+	if baseLayers > len(layers) {
+		return nil, fmt.Errorf("the image has %d layers, fewer than its base's %d", len(layers), baseLayers)
+	}
+	files := map[string]File{}
+	for _, l := range layers[baseLayers:] {
+		if err := addLayerFiles(files, l); err != nil {
+			return nil, err
+		}
+	}
+	out := make([]File, 0, len(files))
+	for _, f := range files {
+		out = append(out, f)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Path < out[j].Path })
+	return out, nil
+}
+
+func addLayerFiles(files map[string]File, l v1.Layer) error {
+	rc, err := l.Uncompressed()
+	if err != nil {
+		return fmt.Errorf("reading a layer: %w", err)
+	}
+	defer rc.Close()
+	tr := tar.NewReader(rc)
+	for {
+		h, err := tr.Next()
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("reading a layer: %w", err)
+		}
+		p := "/" + strings.TrimPrefix(path.Clean("/"+h.Name), "/")
+		dir, base := path.Split(p)
+		switch {
+		case base == ".wh..wh..opq":
+			removeUnder(files, strings.TrimSuffix(dir, "/"))
+			continue
+		case strings.HasPrefix(base, ".wh."):
+			gone := path.Join(dir, strings.TrimPrefix(base, ".wh."))
+			delete(files, gone)
+			removeUnder(files, gone)
+			continue
+		}
+		switch h.Typeflag {
+		case tar.TypeReg:
+			f, err := readFile(tr, h)
+			if err != nil {
+				return fmt.Errorf("reading %s from a layer: %w", p, err)
+			}
+			f.Path = p
+			files[p] = f
+		case tar.TypeSymlink:
+			sum, sum1 := sha256.Sum256([]byte(h.Linkname)), sha1.Sum([]byte(h.Linkname))
+			files[p] = File{Path: p, SHA256: hex.EncodeToString(sum[:]), SHA1: hex.EncodeToString(sum1[:]), Mode: h.Mode, LinkTarget: h.Linkname}
+		case tar.TypeLink:
+			target := "/" + strings.TrimPrefix(path.Clean("/"+h.Linkname), "/")
+			if t, ok := files[target]; ok {
+				t.Path = p
+				files[p] = t
+			}
+		}
+	}
+}
+
+func removeUnder(files map[string]File, dir string) {
+	prefix := strings.TrimSuffix(dir, "/") + "/"
+	for p := range files {
+		if strings.HasPrefix(p, prefix) {
+			delete(files, p)
+		}
+	}
+}
+
+// readFile hashes a regular file's content and, for an executable,
+// reads its Go build information.
+func readFile(r io.Reader, h *tar.Header) (File, error) {
+	f := File{Mode: h.Mode, Size: h.Size}
+	hash, hash1 := sha256.New(), sha1.New()
+	hashes := io.MultiWriter(hash, hash1)
+	if h.Mode&0o111 == 0 || h.Size < 4 {
+		if _, err := io.Copy(hashes, r); err != nil {
+			return f, err
+		}
+		f.SHA256, f.SHA1 = hex.EncodeToString(hash.Sum(nil)), hex.EncodeToString(hash1.Sum(nil))
+		return f, nil
+	}
+	var at io.ReaderAt
+	if h.Size <= maxInMemoryBinary {
+		buf := bytes.NewBuffer(make([]byte, 0, h.Size))
+		if _, err := io.Copy(io.MultiWriter(hashes, buf), r); err != nil {
+			return f, err
+		}
+		at = bytes.NewReader(buf.Bytes())
+	} else {
+		tmp, err := os.CreateTemp("", "onesbuild-sbom-*")
+		if err != nil {
+			return f, err
+		}
+		defer os.Remove(tmp.Name())
+		defer tmp.Close()
+		if _, err := io.Copy(io.MultiWriter(hashes, tmp), r); err != nil {
+			return f, err
+		}
+		at = tmp
+	}
+	f.SHA256, f.SHA1 = hex.EncodeToString(hash.Sum(nil)), hex.EncodeToString(hash1.Sum(nil))
+	if info, err := buildinfo.Read(at); err == nil {
+		f.Go = goBinary(info)
+	}
+	return f, nil
+}
+
+func goBinary(info *buildinfo.BuildInfo) *GoBinary {
+	g := &GoBinary{GoVersion: info.GoVersion, Path: info.Path,
+		Main: Module{Path: info.Main.Path, Version: info.Main.Version, Sum: info.Main.Sum}}
+	for _, d := range info.Deps {
+		m := d
+		if d.Replace != nil {
+			m = d.Replace
+		}
+		g.Deps = append(g.Deps, Module{Path: m.Path, Version: m.Version, Sum: m.Sum})
+	}
+	sort.Slice(g.Deps, func(i, j int) bool { return g.Deps[i].Path < g.Deps[j].Path })
+	return g
+}

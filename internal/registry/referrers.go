@@ -1,0 +1,252 @@
+package registry
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"sort"
+	"sync"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/static"
+	"github.com/google/go-containerregistry/pkg/v1/types"
+)
+
+// Artifact is a document attached to an image as an OCI referrer: an
+// image manifest whose config is the empty JSON object, the document as
+// its one layer, and the image as its subject. Both the manifest's
+// artifactType and its config's media type name the document's type:
+// registries list referrers by one or the other (image-spec 1.1 and
+// its drafts), and either then shows the right type.
+type Artifact struct {
+	// ArtifactType is the manifest's artifactType and the document's
+	// media type, such as application/spdx+json.
+	ArtifactType string
+	Content      []byte
+	// Annotations go on the manifest, where the referrers list shows
+	// them.
+	Annotations map[string]string
+}
+
+// Referrer is one manifest that names an image as its subject.
+type Referrer struct {
+	Digest       string
+	ArtifactType string
+	Annotations  map[string]string
+}
+
+// emptyConfig is the OCI empty descriptor's content, the config of
+// artifacts that have none.
+var emptyConfig = []byte("{}")
+
+// subjectLocks serialise, per registry, repository and subject, the
+// attachments of one process: on a registry without the referrers API
+// an attachment rewrites the subject's fallback tag (an index of its
+// referrers) by reading and writing it, and two at once would lose one.
+var subjectLocks sync.Map
+
+func lockSubject(key string) func() {
+	m, _ := subjectLocks.LoadOrStore(key, &sync.Mutex{})
+	mu := m.(*sync.Mutex)
+	mu.Lock()
+	return mu.Unlock
+}
+
+// artifactManifest is the manifest of an attachment. Its bytes depend
+// only on the document, its type and annotations, and the subject, so
+// attaching the same document again gives the same digest.
+type artifactManifest struct {
+	SchemaVersion int               `json:"schemaVersion"`
+	MediaType     types.MediaType   `json:"mediaType"`
+	ArtifactType  string            `json:"artifactType"`
+	Config        v1.Descriptor     `json:"config"`
+	Layers        []v1.Descriptor   `json:"layers"`
+	Subject       *v1.Descriptor    `json:"subject"`
+	Annotations   map[string]string `json:"annotations,omitempty"`
+}
+
+type rawManifest struct {
+	raw       []byte
+	mediaType types.MediaType
+}
+
+func (m rawManifest) RawManifest() ([]byte, error)          { return m.raw, nil }
+func (m rawManifest) MediaType() (types.MediaType, error) { return m.mediaType, nil }
+
+// Attach attaches a document to repository@subject and returns the
+// attachment's manifest digest. On a registry with the referrers API the
+// registry lists it; on one without, the subject's fallback tag
+// (sha256-<hex>) is updated, one attachment at a time per subject in
+// this process. The subject's own manifest is untouched.
+func (c *Client) Attach(ctx context.Context, repository, subject string, a Artifact) (string, error) {
+	ctx, cancel := c.withTimeout(ctx)
+	defer cancel()
+	ref, err := c.reference(ctx, repository, "@"+subject)
+	if err != nil {
+		return "", err
+	}
+	opts := c.options(ctx)
+	sub, err := remote.Head(ref, opts...)
+	if err != nil {
+		return "", c.classify(ctx, ref.Context().Registry, err, "reading manifest "+ref.String())
+	}
+	doc := static.NewLayer(a.Content, types.MediaType(a.ArtifactType))
+	cfg := static.NewLayer(emptyConfig, types.MediaType(a.ArtifactType))
+	for _, l := range []v1.Layer{cfg, doc} {
+		if err := remote.WriteLayer(ref.Context(), l, opts...); err != nil {
+			return "", classifyCodes(err, "uploading an attachment to "+ref.Context().String())
+		}
+	}
+	cfgDesc, err := descriptorOf(cfg)
+	if err != nil {
+		return "", err
+	}
+	cfgDesc.Data = emptyConfig
+	docDesc, err := descriptorOf(doc)
+	if err != nil {
+		return "", err
+	}
+	m := artifactManifest{
+		SchemaVersion: 2, MediaType: types.OCIManifestSchema1, ArtifactType: a.ArtifactType,
+		Config: cfgDesc, Layers: []v1.Descriptor{docDesc},
+		Subject:     &v1.Descriptor{MediaType: sub.MediaType, Digest: sub.Digest, Size: sub.Size},
+		Annotations: a.Annotations,
+	}
+	raw, err := json.Marshal(m)
+	if err != nil {
+		return "", err
+	}
+	digest, _, err := v1.SHA256(bytes.NewReader(raw))
+	if err != nil {
+		return "", err
+	}
+	unlock := lockSubject(ref.Context().String() + "@" + subject)
+	defer unlock()
+	if err := remote.Put(ref.Context().Digest(digest.String()), rawManifest{raw: raw, mediaType: types.OCIManifestSchema1}, opts...); err != nil {
+		return "", classifyCodes(err, "attaching to "+ref.String())
+	}
+	return digest.String(), nil
+}
+
+func descriptorOf(l v1.Layer) (v1.Descriptor, error) {
+	d, err := l.Digest()
+	if err != nil {
+		return v1.Descriptor{}, err
+	}
+	size, err := l.Size()
+	if err != nil {
+		return v1.Descriptor{}, err
+	}
+	mt, err := l.MediaType()
+	if err != nil {
+		return v1.Descriptor{}, err
+	}
+	return v1.Descriptor{MediaType: mt, Digest: d, Size: size}, nil
+}
+
+// Referrers lists the manifests that name repository@digest as their
+// subject: from the registry's referrers API, or from the fallback tag
+// on a registry without it. The list may name manifests deleted since
+// (a fallback index is not updated by deletes); Exists tells.
+func (c *Client) Referrers(ctx context.Context, repository, digest string) ([]Referrer, error) {
+	ctx, cancel := c.withTimeout(ctx)
+	defer cancel()
+	ref, err := c.reference(ctx, repository, "@"+digest)
+	if err != nil {
+		return nil, err
+	}
+	idx, err := remote.Referrers(ref.Context().Digest(digest), c.options(ctx)...)
+	if err != nil {
+		return nil, c.classify(ctx, ref.Context().Registry, err, "listing the referrers of "+ref.String())
+	}
+	im, err := idx.IndexManifest()
+	if err != nil {
+		return nil, fmt.Errorf("reading the referrers of %s: %w", ref, err)
+	}
+	out := make([]Referrer, 0, len(im.Manifests))
+	for _, d := range im.Manifests {
+		out = append(out, Referrer{Digest: d.Digest.String(), ArtifactType: d.ArtifactType, Annotations: d.Annotations})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Digest < out[j].Digest })
+	return out, nil
+}
+
+// Exists says whether the manifest repository@digest is in the registry.
+func (c *Client) Exists(ctx context.Context, repository, digest string) (bool, error) {
+	ctx, cancel := c.withTimeout(ctx)
+	defer cancel()
+	ref, err := c.reference(ctx, repository, "@"+digest)
+	if err != nil {
+		return false, err
+	}
+	_, err = remote.Head(ref, c.options(ctx)...)
+	if err == nil {
+		return true, nil
+	}
+	if err = c.classify(ctx, ref.Context().Registry, err, "reading manifest "+ref.String()); errors.Is(err, ErrNotFound) {
+		return false, nil
+	}
+	return false, err
+}
+
+// Fetch reads an attachment's document: the artifact manifest
+// repository@digest and its one layer.
+func (c *Client) Fetch(ctx context.Context, repository, digest string) (Artifact, error) {
+	ctx, cancel := c.withTimeout(ctx)
+	defer cancel()
+	ref, err := c.reference(ctx, repository, "@"+digest)
+	if err != nil {
+		return Artifact{}, err
+	}
+	desc, err := remote.Get(ref, c.options(ctx)...)
+	if err != nil {
+		return Artifact{}, c.classify(ctx, ref.Context().Registry, err, "reading manifest "+ref.String())
+	}
+	var m artifactManifest
+	if err := json.Unmarshal(desc.Manifest, &m); err != nil {
+		return Artifact{}, fmt.Errorf("decoding manifest %s: %w", ref, err)
+	}
+	if len(m.Layers) != 1 {
+		return Artifact{}, fmt.Errorf("manifest %s has %d layers, not the one document of an attachment", ref, len(m.Layers))
+	}
+	l, err := remote.Layer(ref.Context().Digest(m.Layers[0].Digest.String()), c.options(ctx)...)
+	if err != nil {
+		return Artifact{}, err
+	}
+	rc, err := l.Compressed()
+	if err != nil {
+		return Artifact{}, c.classify(ctx, ref.Context().Registry, err, "reading the document of "+ref.String())
+	}
+	defer rc.Close()
+	content, err := io.ReadAll(io.LimitReader(rc, 64<<20))
+	if err != nil {
+		return Artifact{}, fmt.Errorf("reading the document of %s: %w", ref, err)
+	}
+	if got, _, _ := v1.SHA256(bytes.NewReader(content)); got != m.Layers[0].Digest {
+		return Artifact{}, fmt.Errorf("the document of %s has digest %s, not %s", ref, got, m.Layers[0].Digest)
+	}
+	artifactType := m.ArtifactType
+	if artifactType == "" {
+		artifactType = string(m.Layers[0].MediaType)
+	}
+	return Artifact{ArtifactType: artifactType, Content: content, Annotations: m.Annotations}, nil
+}
+
+// Manifest returns the remote descriptor of repository@digest, from
+// which its image or index and their layers are read lazily with ctx
+// (no per-operation timeout, which would end those reads).
+func (c *Client) Manifest(ctx context.Context, repository, digest string) (*remote.Descriptor, error) {
+	ref, err := c.reference(ctx, repository, "@"+digest)
+	if err != nil {
+		return nil, err
+	}
+	desc, err := remote.Get(ref, c.options(ctx)...)
+	if err != nil {
+		return nil, c.classify(ctx, ref.Context().Registry, err, "reading manifest "+ref.String())
+	}
+	return desc, nil
+}
