@@ -238,7 +238,7 @@ func CycloneDX(in SBOMInput) ([]byte, error) {
 	if b := in.Base; b != nil {
 		purl := ociPURL(repositoryOf(b.Ref), b.Digest)
 		c := cdx.Component{BOMRef: "base", Type: cdx.ComponentTypeContainer, Name: b.Ref, Version: b.Digest, PackageURL: purl,
-			Hashes: &[]cdx.Hash{{Algorithm: cdx.HashAlgoSHA256, Value: strings.TrimPrefix(b.Digest, "sha256:")}},
+			Hashes:     &[]cdx.Hash{{Algorithm: cdx.HashAlgoSHA256, Value: strings.TrimPrefix(b.Digest, "sha256:")}},
 			Properties: &[]cdx.Property{{Name: "onesbuild:relationship", Value: "base image"}}}
 		if b.SBOM != nil {
 			c.ExternalReferences = &[]cdx.ExternalReference{{Type: cdx.ERTypeBOM, URL: b.SBOM.Namespace,
