@@ -52,12 +52,21 @@ type Request struct {
 	Cache *DatabaseCache
 }
 
+// Kinds of attachments, as registry.Attachment records them.
+const (
+	KindSBOM       = "sbom"
+	KindProvenance = "provenance"
+)
+
 // Attached names the attachments' manifests.
 type Attached struct {
 	SBOM       string
 	Provenance string
 	// Platforms are each platform image's own attachments, for an index.
 	Platforms map[string]Attached
+	// All lists every attachment made, with its subject, for deleting
+	// them with the image.
+	All []registry.Attachment
 }
 
 // Attach writes the requested documents and attaches them to the image
@@ -101,6 +110,7 @@ func Attach(ctx context.Context, reg Registry, req Request) (Attached, error) {
 		if out.SBOM, err = reg.Attach(ctx, req.Repository, req.Digest, registry.Artifact{ArtifactType: mt, Content: raw}); err != nil {
 			return out, fmt.Errorf("attaching the SBOM: %w", err)
 		}
+		out.All = append(out.All, registry.Attachment{Subject: req.Digest, Digest: out.SBOM, Kind: KindSBOM})
 		if len(images) > 1 {
 			for i, pi := range images {
 				raw, mt, err := SBOM(req.SBOMFormat, SBOMInput{Image: Image{Repository: req.Repository, Digest: pi.digest, Created: created}, Base: base, Platforms: all[i : i+1], Tool: req.Tool})
@@ -112,6 +122,7 @@ func Attach(ctx context.Context, reg Registry, req Request) (Attached, error) {
 					return out, fmt.Errorf("attaching the SBOM of %s: %w", pi.platform, err)
 				}
 				out.set(pi.platform, func(a *Attached) { a.SBOM = d })
+				out.All = append(out.All, registry.Attachment{Subject: pi.digest, Digest: d, Kind: KindSBOM})
 			}
 		}
 	}
@@ -126,6 +137,7 @@ func Attach(ctx context.Context, reg Registry, req Request) (Attached, error) {
 		if out.Provenance, err = reg.Attach(ctx, req.Repository, req.Digest, art); err != nil {
 			return out, fmt.Errorf("attaching the provenance: %w", err)
 		}
+		out.All = append(out.All, registry.Attachment{Subject: req.Digest, Digest: out.Provenance, Kind: KindProvenance})
 		if len(images) > 1 {
 			for _, pi := range images {
 				d, err := reg.Attach(ctx, req.Repository, pi.digest, art)
@@ -133,6 +145,7 @@ func Attach(ctx context.Context, reg Registry, req Request) (Attached, error) {
 					return out, fmt.Errorf("attaching the provenance of %s: %w", pi.platform, err)
 				}
 				out.set(pi.platform, func(a *Attached) { a.Provenance = d })
+				out.All = append(out.All, registry.Attachment{Subject: pi.digest, Digest: d, Kind: KindProvenance})
 			}
 		}
 	}

@@ -51,10 +51,21 @@ type Result struct {
 	// ContextSHA256 is the identity of the context the build read
 	// (Context.SHA256); SnapshotContext, which takes the snapshot, sets it.
 	ContextSHA256 string
+	// DockerfileSHA256 is the hex SHA-256 of the Dockerfile the build
+	// read, for a local context; SnapshotContext sets it.
+	DockerfileSHA256 string
 	// BaseImageDigest is the digest of the manifest the image was built
 	// on, where it is known; of the base's index for a multi-platform
 	// build.
 	BaseImageDigest string
+	// BaseImage is the final stage's base as the build resolved it (FROM
+	// with build arguments expanded), where it is known.
+	BaseImage string
+	// ExecutorImage and ExecutorImageDigest are the Kaniko executor image
+	// a build ran and the digest the node ran it at, where the node
+	// reported it.
+	ExecutorImage       string
+	ExecutorImageDigest string
 	// PlatformDigests and PlatformSizes are, for a multi-platform build,
 	// each platform's manifest digest and compressed size; Digest is then
 	// the index's.

@@ -2,6 +2,8 @@ package build
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 )
 
@@ -74,5 +76,9 @@ func (s SnapshotContext) Build(ctx context.Context, spec Spec) (*Result, error) 
 	res, err := s.Next.Build(ctx, spec)
 	res = resultOr(res)
 	res.ContextSHA256 = spec.Context.SHA256()
+	if content, derr := spec.Context.ReadDockerfile(); derr == nil {
+		sum := sha256.Sum256(content)
+		res.DockerfileSHA256 = hex.EncodeToString(sum[:])
+	}
 	return res, err
 }

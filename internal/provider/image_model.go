@@ -48,22 +48,26 @@ type imageResourceModel struct {
 	BuildSecrets             []buildSecretModel `tfsdk:"build_secret"`
 	Cache                    *cacheModel        `tfsdk:"cache"`
 	Retention                *retentionModel    `tfsdk:"retention"`
+	SBOM                     *sbomModel         `tfsdk:"sbom"`
+	Provenance               *provenanceModel   `tfsdk:"provenance"`
 	Resources                *resourcesModel    `tfsdk:"resources"`
 	Tolerations              []tolerationModel  `tfsdk:"tolerations"`
 	Timeouts                 timeouts.Value     `tfsdk:"timeouts"`
 
-	ID              types.String `tfsdk:"id"`
-	Digest          types.String `tfsdk:"digest"`
-	ImageRef        types.String `tfsdk:"image_ref"`
-	TaggedRefs      types.List   `tfsdk:"tagged_refs"`
-	ContextSHA256   types.String `tfsdk:"context_sha256"`
-	ImageSizeBytes  types.Int64  `tfsdk:"image_size_bytes"`
-	BuildPod        types.String `tfsdk:"build_pod"`
-	Timings         types.Map    `tfsdk:"timings"`
-	ExecutorUsed    types.String `tfsdk:"executor_used"`
-	BaseImageDigest types.String `tfsdk:"base_image_digest"`
-	PlatformDigests types.Map    `tfsdk:"platform_digests"`
-	PlatformSizes   types.Map    `tfsdk:"platform_sizes_bytes"`
+	ID               types.String `tfsdk:"id"`
+	Digest           types.String `tfsdk:"digest"`
+	ImageRef         types.String `tfsdk:"image_ref"`
+	TaggedRefs       types.List   `tfsdk:"tagged_refs"`
+	ContextSHA256    types.String `tfsdk:"context_sha256"`
+	ImageSizeBytes   types.Int64  `tfsdk:"image_size_bytes"`
+	BuildPod         types.String `tfsdk:"build_pod"`
+	Timings          types.Map    `tfsdk:"timings"`
+	ExecutorUsed     types.String `tfsdk:"executor_used"`
+	BaseImageDigest  types.String `tfsdk:"base_image_digest"`
+	PlatformDigests  types.Map    `tfsdk:"platform_digests"`
+	PlatformSizes    types.Map    `tfsdk:"platform_sizes_bytes"`
+	SBOMDigest       types.String `tfsdk:"sbom_digest"`
+	ProvenanceDigest types.String `tfsdk:"provenance_digest"`
 }
 
 type buildSecretModel struct {

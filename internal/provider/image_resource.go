@@ -93,6 +93,7 @@ func (r *imageResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanR
 		// Terraform plans as a create with the old instance's private
 		// state.
 		plan.ContextSHA256 = types.StringUnknown()
+		planAttachments(&plan, nil)
 		r.planBuild(ctx, &plan, &resp.Diagnostics)
 		if !resp.Diagnostics.HasError() {
 			r.planDigest(ctx, req, &plan)
@@ -111,6 +112,7 @@ func (r *imageResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanR
 		if len(resp.RequiresReplace) > 0 {
 			// Terraform plans the new instance again as a create, where
 			// its digest may be predicted (planDigest).
+			planAttachments(&plan, nil)
 			r.planBuild(ctx, &plan, &resp.Diagnostics)
 			resp.Diagnostics.Append(resp.Plan.Set(ctx, &plan)...)
 		}
@@ -127,6 +129,7 @@ func (r *imageResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanR
 		plan.ContextSHA256 = state.ContextSHA256
 	}
 	planBaseRebuild(ctx, plan, state, req.Private, resp)
+	planAttachments(&plan, &state)
 	resp.Diagnostics.Append(resp.Plan.Set(ctx, &plan)...)
 }
 
@@ -233,7 +236,9 @@ func (r *imageResource) Create(ctx context.Context, req resource.CreateRequest, 
 	// mid-build; the provider's timeout must fire first.
 	spec, _ := plan.spec(r.p, timeout+podDeadlineMargin)
 	spec.Pin = pinOf(plan)
+	started := time.Now()
 	res, err := r.p.engine(tflogLogger{ctx: ctx}).Build(ctx, spec)
+	finished := time.Now()
 	r.takePrediction(req.Config.Raw.String())
 	addBuildWarnings(&resp.Diagnostics, res)
 	if err != nil {
@@ -244,6 +249,7 @@ func (r *imageResource) Create(ctx context.Context, req resource.CreateRequest, 
 			// retention see it.
 			r.recordPushed(spec, res)
 			r.setBuilt(ctx, &plan, spec, res, &resp.Diagnostics)
+			plan.SBOMDigest, plan.ProvenanceDigest = types.StringNull(), types.StringNull()
 			resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
 		}
 		return
@@ -257,6 +263,11 @@ func (r *imageResource) Create(ctx context.Context, req resource.CreateRequest, 
 		plan.ImageSizeBytes = types.Int64Value(size)
 		plan.PlatformDigests, plan.PlatformSizes = platformMaps(res.PlatformDigests, res.PlatformSizes)
 	}
+	facts := factsOf(spec, res, started, finished)
+	resp.Diagnostics.Append(resp.Private.SetKey(ctx, privateKeyBuildFacts, facts.raw())...)
+	records := r.attach(ctx, &plan, nil, facts, nil, &resp.Diagnostics)
+	resp.Diagnostics.Append(recordAttachments(ctx, resp.Private, records)...)
+	nullUnknownAttachments(&plan)
 	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
 	// What was built is what is there now, as far as this apply knows.
 	resp.Diagnostics.Append(resp.Private.SetKey(ctx, privateKeyCurrentContext, nil)...)
@@ -393,6 +404,7 @@ func (r *imageResource) Read(ctx context.Context, req resource.ReadRequest, resp
 		state.ImageSizeBytes = types.Int64Value(total)
 		_, state.PlatformSizes = platformMaps(digests, sizes)
 	}
+	r.readAttachments(ctx, &state, &resp.Diagnostics)
 	tags, _ := listStrings(state.Tags)
 	var kept []string
 	for _, tag := range tags {
@@ -489,6 +501,9 @@ func (r *imageResource) Update(ctx context.Context, req resource.UpdateRequest, 
 	if adopting(ctx, req.Private) {
 		resp.Diagnostics.Append(resp.Private.SetKey(ctx, privateKeyAdopted, nil)...)
 	}
+	records := r.attach(ctx, &plan, &state, readFacts(ctx, req.Private), readAttachmentRecords(ctx, req.Private), &resp.Diagnostics)
+	resp.Diagnostics.Append(recordAttachments(ctx, resp.Private, records)...)
+	nullUnknownAttachments(&plan)
 	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
 }
 
@@ -551,6 +566,13 @@ func (r *imageResource) Delete(ctx context.Context, req resource.DeleteRequest, 
 	}
 	if !d.Deleted && d.KeptBecause != "" {
 		resp.Diagnostics.AddWarning("Image Kept In Registry", imageKeptDetail(state.ImageRef.ValueString(), d))
+	}
+	if d.Deleted {
+		if err := r.p.registry.DeleteAttachments(ctx, repo, readAttachmentRecords(ctx, req.Private)); err != nil {
+			resp.Diagnostics.AddWarning("Attachments Not Deleted",
+				fmt.Sprintf("delete_on_destroy is set, and %s was deleted; deleting its SBOM and provenance from the registry failed, so they "+
+					"stay, attached to nothing.\n\nDelete them by hand if it matters, or ignore this.\n\nOriginal error: %v", state.ImageRef.ValueString(), err))
+		}
 	}
 }
 

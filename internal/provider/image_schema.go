@@ -365,6 +365,14 @@ func (r *imageResource) Schema(ctx context.Context, _ resource.SchemaRequest, re
 				MarkdownDescription: "The executor that built the image, `kaniko` or `direct`. Known at plan time unless `executor = \"auto\"` " +
 					"and the Dockerfile is eligible, when only the build finds out whether the registry answers.",
 			},
+			"sbom_digest": schema.StringAttribute{
+				Computed:            true,
+				MarkdownDescription: "Digest of the attached SBOM's manifest (see `sbom`); null without the block.",
+			},
+			"provenance_digest": schema.StringAttribute{
+				Computed:            true,
+				MarkdownDescription: "Digest of the attached provenance's manifest (see `provenance`); null without the block.",
+			},
 			"base_image_digest": schema.StringAttribute{
 				Computed: true, PlanModifiers: []planmodifier.String{stringplanmodifier.UseStateForUnknown()},
 				MarkdownDescription: "Digest of the base image's manifest the image was built on: exact for direct builds; for Kaniko builds, " +
@@ -398,6 +406,39 @@ func (r *imageResource) Schema(ctx context.Context, _ resource.SchemaRequest, re
 						MarkdownDescription: "PersistentVolumeClaim in the build namespace holding base images cached by Kaniko's warmer " +
 							"(`/kaniko/warmer --cache-dir=/cache --image=...`). It is mounted read-only at `/cache` (`--cache-dir`), " +
 							"so base images are read from it instead of being downloaded on every build.",
+					},
+				},
+			},
+			"sbom": schema.SingleNestedBlock{
+				MarkdownDescription: "Attaches a software bill of materials to the image as an OCI referrer (a separate manifest whose subject is the image, " +
+					"so the image's digest is the same with and without it; on registries without the referrers API, the standard `sha256-<hex>` " +
+					"fallback tag lists it). The SBOM is read from the pushed image itself, for both executors: the files the build added (the layers " +
+					"above the base's: path, SHA-256 and SHA-1, mode, symlink target), the Go modules of Go binaries among them, the Debian or Alpine " +
+					"packages of the final image's package database, and the base image as a package with its digest (related to the base's own SBOM " +
+					"when one is attached to it). It carries no time but the image's creation time, so a direct build's SBOM is reproducible. For an " +
+					"image index, the index gets one SBOM of every platform and each platform's image its own. Changing the block, or deleting the " +
+					"attachment out of band, attaches it again in place, without a build. Needs the registry reachable from the machine running " +
+					"Terraform (see `registry_hosts`).",
+				Attributes: map[string]schema.Attribute{
+					"format": schema.StringAttribute{
+						Optional: true, Validators: []validator.String{stringvalidator.OneOf("spdx-json", "cyclonedx-json")},
+						MarkdownDescription: "`spdx-json` (SPDX 2.3, the default) or `cyclonedx-json` (CycloneDX 1.6).",
+					},
+				},
+			},
+			"provenance": schema.SingleNestedBlock{
+				MarkdownDescription: "Attaches SLSA v1 provenance to the image as an OCI referrer (an in-toto statement, artifact type " +
+					"`application/vnd.in-toto+json`): the builder (this provider and its version), the build type (per executor), the external " +
+					"parameters (repository, tags, the Dockerfile's SHA-256, target, platforms, the names of the build arguments), and the resolved " +
+					"dependencies (the base image's digest, `context_sha256`, the Kaniko executor image's digest where the node reported it). Build " +
+					"secrets and context credentials never appear. Start and finish times are recorded only for builds that are not reproducible, " +
+					"so a direct build's provenance is reproducible. Changing the block, or deleting the attachment out of band, attaches it again " +
+					"in place, without a build.",
+				Attributes: map[string]schema.Attribute{
+					"mode": schema.StringAttribute{
+						Optional: true, Validators: []validator.String{stringvalidator.OneOf("min", "max")},
+						MarkdownDescription: "`min` (the default) names the build arguments; `max` also records their values (which are visible " +
+							"in the image's history anyway) and the executor image.",
 					},
 				},
 			},

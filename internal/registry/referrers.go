@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"sort"
+	"strings"
 	"sync"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -249,4 +250,66 @@ func (c *Client) Manifest(ctx context.Context, repository, digest string) (*remo
 		return nil, c.classify(ctx, ref.Context().Registry, err, "reading manifest "+ref.String())
 	}
 	return desc, nil
+}
+
+// Attachment is an attachment's manifest and the manifest it is
+// attached to.
+type Attachment struct {
+	Subject string `json:"subject"`
+	Digest  string `json:"digest"`
+	// Kind says what it is, for its owner: "sbom", "provenance".
+	Kind string `json:"kind,omitempty"`
+}
+
+// DeleteAttachments deletes the given attachments of repository (those
+// already gone are no error) and, for each subject whose remaining
+// referrers were all among them, the subject's fallback tag, which
+// would otherwise list what is gone. Attachments made by anyone else
+// keep their subject's fallback tag.
+func (c *Client) DeleteAttachments(ctx context.Context, repository string, attachments []Attachment) error {
+	ours := map[string]map[string]bool{}
+	for _, a := range attachments {
+		if err := c.Delete(ctx, repository, a.Digest); err != nil {
+			return err
+		}
+		if ours[a.Subject] == nil {
+			ours[a.Subject] = map[string]bool{}
+		}
+		ours[a.Subject][a.Digest] = true
+	}
+	subjects := make([]string, 0, len(ours))
+	for s := range ours {
+		subjects = append(subjects, s)
+	}
+	sort.Strings(subjects)
+	for _, subject := range subjects {
+		refs, err := c.Referrers(ctx, repository, subject)
+		if err != nil {
+			return err
+		}
+		foreign := false
+		for _, r := range refs {
+			foreign = foreign || !ours[subject][r.Digest]
+		}
+		if foreign {
+			continue
+		}
+		tag := strings.Replace(subject, ":", "-", 1)
+		d, err := c.ResolveTag(ctx, repository, tag)
+		if errors.Is(err, ErrNotFound) {
+			continue // a registry with the referrers API keeps no tag
+		}
+		if err != nil {
+			return err
+		}
+		// The tag first, where the registry deletes tags (a manifest
+		// deleted by digest may leave its tags behind), then the index.
+		if err := c.Untag(ctx, repository, tag); err != nil && !errors.Is(err, ErrTagDeleteUnsupported) {
+			return err
+		}
+		if err := c.Delete(ctx, repository, d); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -41,6 +41,15 @@ resource "onesbuild_image" "fast" {
   context_dir   = "${path.module}/app"
   executor      = "direct" # or "auto": direct when it can, Kaniko otherwise
   creation_time = "2026-01-01T00:00:00Z"
+
+  # What is inside and where it came from, attached as OCI referrers
+  # (the image's digest stays the same); reproducible like the image.
+  sbom {
+    format = "spdx-json" # or "cyclonedx-json"
+  }
+  provenance {
+    mode = "min" # "max" also records build argument values
+  }
 }
 
 # A RUN step that needs a token: the value comes from a Kubernetes Secret

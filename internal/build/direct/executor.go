@@ -357,7 +357,7 @@ func (e *Executor) imageFor(ctx context.Context, reg *registry.Client, plan *Pla
 	if err != nil {
 		return nil, none, err
 	}
-	res.BaseImageDigest = baseDigest.String()
+	res.BaseImageDigest, res.BaseImage = baseDigest.String(), plan.Base
 	if spec.MultiPlatform() {
 		res.BaseImageDigest = indexDigest.String()
 	}
@@ -399,7 +399,7 @@ func (e *Executor) imageFor(ctx context.Context, reg *registry.Client, plan *Pla
 // which ran side by side.
 func mergeResult(res, platform *build.Result) {
 	if platform.BaseImageDigest != "" {
-		res.BaseImageDigest = platform.BaseImageDigest
+		res.BaseImageDigest, res.BaseImage = platform.BaseImageDigest, platform.BaseImage
 	}
 	for phase, d := range platform.Timings {
 		if d > res.Timings[phase] {

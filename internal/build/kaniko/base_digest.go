@@ -36,7 +36,7 @@ func (r RecordBaseDigest) Build(ctx context.Context, spec build.Spec) (*build.Re
 	}
 	if base, ok := dockerfile.FinalBase(content, spec.BuildArgs, spec.Target); ok {
 		if d, derr := r.Registry.Digest(ctx, base); derr == nil {
-			res.BaseImageDigest = d
+			res.BaseImageDigest, res.BaseImage = d, base
 		}
 	}
 	return res, nil

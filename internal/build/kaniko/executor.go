@@ -207,6 +207,7 @@ func (e *Executor) Build(ctx context.Context, spec build.Spec) (*build.Result, e
 	}
 	res.Digest = digest
 	res.Tags = append([]string(nil), spec.Tags...)
+	res.ExecutorImage, res.ExecutorImageDigest = pod.Spec.Containers[0].Image, r.executorImageDigest()
 	e.logger().Step("image pushed", "digest", digest, "seconds", res.Timings[build.PhaseTotal].Seconds())
 	return res, nil
 }

@@ -151,6 +151,9 @@ func (m MultiPlatform) Build(ctx context.Context, spec build.Spec) (*build.Resul
 		for phase, d := range r.Timings {
 			res.Timings[phase] = max(res.Timings[phase], d)
 		}
+		if res.ExecutorImageDigest == "" {
+			res.ExecutorImage, res.ExecutorImageDigest = r.ExecutorImage, r.ExecutorImageDigest
+		}
 		if res.Pod == "" {
 			res.Pod = r.Pod
 		}

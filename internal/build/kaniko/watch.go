@@ -15,6 +15,7 @@ import (
 	"k8s.io/apimachinery/pkg/watch"
 
 	"github.com/onesbuild/terraform-provider-onesbuild/internal/build"
+	"github.com/onesbuild/terraform-provider-onesbuild/internal/imageref"
 )
 
 // run is the state of one build pod while it is watched.
@@ -363,6 +364,22 @@ func (r *run) checkWaiting(w *corev1.ContainerStateWaiting) *build.Failure {
 		return &build.Failure{Reason: build.ReasonImagePull, Message: msg + " (still failing after " + limit.String() + ")"}
 	}
 	return nil
+}
+
+// executorImageDigest is the digest the node ran the executor image at:
+// the repository digest in its container status, when the runtime
+// reported one (an image ID alone is the config's digest, not the
+// manifest's).
+func (r *run) executorImageDigest() string {
+	if r.last == nil {
+		return ""
+	}
+	if cs := executorStatus(r.last); cs != nil {
+		if _, d, ok := strings.Cut(cs.ImageID, "@"); ok && imageref.ValidateDigest(d) == nil {
+			return d
+		}
+	}
+	return ""
 }
 
 func executorStatus(pod *corev1.Pod) *corev1.ContainerStatus {

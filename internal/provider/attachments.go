@@ -1,0 +1,259 @@
+package provider
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/hashicorp/terraform-plugin-framework/diag"
+	"github.com/hashicorp/terraform-plugin-framework/path"
+	"github.com/hashicorp/terraform-plugin-framework/types"
+	"github.com/hashicorp/terraform-plugin-log/tflog"
+
+	"github.com/onesbuild/terraform-provider-onesbuild/internal/attest"
+	"github.com/onesbuild/terraform-provider-onesbuild/internal/build"
+	"github.com/onesbuild/terraform-provider-onesbuild/internal/registry"
+)
+
+type sbomModel struct {
+	Format types.String `tfsdk:"format"`
+}
+
+type provenanceModel struct {
+	Mode types.String `tfsdk:"mode"`
+}
+
+// privateKeyBuildFacts keeps what a build learnt that its attachments
+// record and the configuration does not hold, so that an attachment
+// deleted out of band is written again as it was.
+const privateKeyBuildFacts = "build_facts"
+
+// buildFacts are those facts.
+type buildFacts struct {
+	BaseImage           string    `json:"base_image,omitempty"`
+	ExecutorImage       string    `json:"executor_image,omitempty"`
+	ExecutorImageDigest string    `json:"executor_image_digest,omitempty"`
+	DockerfileSHA256    string    `json:"dockerfile_sha256,omitempty"`
+	Reproducible        bool      `json:"reproducible,omitempty"`
+	Started             time.Time `json:"started"`
+	Finished            time.Time `json:"finished"`
+}
+
+// factsOf records what a build learnt.
+func factsOf(spec build.Spec, res *build.Result, started, finished time.Time) buildFacts {
+	return buildFacts{BaseImage: res.BaseImage, ExecutorImage: res.ExecutorImage, ExecutorImageDigest: res.ExecutorImageDigest,
+		DockerfileSHA256: res.DockerfileSHA256, Reproducible: res.Executor == build.ExecutorDirect || spec.Reproducible,
+		Started: started, Finished: finished}
+}
+
+func (f buildFacts) raw() []byte {
+	raw, _ := json.Marshal(f)
+	return raw
+}
+
+func readFacts(ctx context.Context, p privateGetter) buildFacts {
+	var f buildFacts
+	if raw, _ := p.GetKey(ctx, privateKeyBuildFacts); len(raw) > 0 {
+		_ = json.Unmarshal(raw, &f)
+	}
+	return f
+}
+
+func (m imageResourceModel) sbomFormat() string {
+	if m.SBOM == nil {
+		return ""
+	}
+	if f := m.SBOM.Format.ValueString(); f != "" {
+		return f
+	}
+	return attest.FormatSPDX
+}
+
+func (m imageResourceModel) provenanceMode() string {
+	if m.Provenance == nil {
+		return ""
+	}
+	if mode := m.Provenance.Mode.ValueString(); mode != "" {
+		return mode
+	}
+	return attest.ProvenanceMin
+}
+
+// planAttachments plans sbom_digest and provenance_digest: unknown where
+// an attachment will be written (a new image, a changed block, one
+// deleted out of band, which Read found), null where none is asked,
+// what state holds otherwise. A changed block is an in-place update.
+func planAttachments(plan *imageResourceModel, state *imageResourceModel) {
+	plan.SBOMDigest = plannedAttachment(plan.sbomFormat(), state, func(s *imageResourceModel) (string, types.String) { return s.sbomFormat(), s.SBOMDigest })
+	plan.ProvenanceDigest = plannedAttachment(plan.provenanceMode(), state, func(s *imageResourceModel) (string, types.String) {
+		return s.provenanceMode(), s.ProvenanceDigest
+	})
+}
+
+func plannedAttachment(want string, state *imageResourceModel, of func(*imageResourceModel) (string, types.String)) types.String {
+	if want == "" {
+		return types.StringNull()
+	}
+	if state == nil {
+		return types.StringUnknown()
+	}
+	had, digest := of(state)
+	if had != want || digest.IsNull() || digest.IsUnknown() || digest.ValueString() == "" {
+		return types.StringUnknown()
+	}
+	return digest
+}
+
+// attachmentRequest is what attaching to the model's image needs.
+func (r *imageResource) attachmentRequest(m imageResourceModel, facts buildFacts, sbom, provenance bool) attest.Request {
+	digests, _ := mapStrings(m.PlatformDigests)
+	buildArgs, _ := mapStrings(m.BuildArgs)
+	tags, _ := listStrings(m.Tags)
+	platforms, _ := listStrings(m.Platforms)
+	sort.Strings(platforms)
+	if len(platforms) == 0 && m.Platform.ValueString() != "" {
+		platforms = []string{m.Platform.ValueString()}
+	}
+	req := attest.Request{
+		Repository: m.Repository.ValueString(), Digest: m.Digest.ValueString(), PlatformDigests: digests,
+		BaseRef: facts.BaseImage, BaseDigest: m.BaseImageDigest.ValueString(),
+		Tool:  "terraform-provider-onesbuild " + r.p.version,
+		Cache: sharedDatabases,
+		Provenance: attest.ProvenanceInput{
+			Tags: tags, Executor: m.ExecutorUsed.ValueString(), ProviderVersion: r.p.version,
+			DockerfileSHA256: facts.DockerfileSHA256, Target: m.Target.ValueString(), Platforms: platforms,
+			BuildArgs: buildArgs, ContextSHA256: m.ContextSHA256.ValueString(), ContextURL: build.RedactURL(m.ContextURL.ValueString()),
+			ExecutorImage: facts.ExecutorImage, ExecutorImageDigest: facts.ExecutorImageDigest,
+			Reproducible: facts.Reproducible, StartedOn: facts.Started, FinishedOn: facts.Finished,
+		},
+	}
+	if sbom {
+		req.SBOMFormat = m.sbomFormat()
+	}
+	if provenance {
+		req.ProvenanceMode = m.provenanceMode()
+	}
+	return req
+}
+
+// sharedDatabases keeps the package databases of base layers between
+// builds and runs.
+var sharedDatabases = &attest.DatabaseCache{Dir: cacheDir("sbom-layers")}
+
+// privateKeyAttachments lists every attachment the resource made, with
+// its subject, so that a replaced or removed one and, with
+// delete_on_destroy, all of them go from the registry.
+const privateKeyAttachments = "attachments"
+
+type privateSetter interface {
+	SetKey(ctx context.Context, key string, value []byte) diag.Diagnostics
+}
+
+func readAttachmentRecords(ctx context.Context, p privateGetter) []registry.Attachment {
+	var out []registry.Attachment
+	if p == nil {
+		return nil
+	}
+	if raw, _ := p.GetKey(ctx, privateKeyAttachments); len(raw) > 0 {
+		_ = json.Unmarshal(raw, &out)
+	}
+	return out
+}
+
+func recordAttachments(ctx context.Context, p privateSetter, list []registry.Attachment) diag.Diagnostics {
+	if len(list) == 0 {
+		return p.SetKey(ctx, privateKeyAttachments, nil)
+	}
+	raw, _ := json.Marshal(list)
+	return p.SetKey(ctx, privateKeyAttachments, raw)
+}
+
+// attach writes the attachments the plan leaves unknown, records their
+// digests in m, and detaches what they replace or what the plan no
+// longer asks for (state's digests beside m's). It returns the
+// attachments the resource has afterwards.
+func (r *imageResource) attach(ctx context.Context, m *imageResourceModel, prior *imageResourceModel, facts buildFacts, records []registry.Attachment, diags *diag.Diagnostics) []registry.Attachment {
+	sbom, provenance := m.SBOMDigest.IsUnknown(), m.ProvenanceDigest.IsUnknown()
+	var made attest.Attached
+	if sbom || provenance {
+		req := r.attachmentRequest(*m, facts, sbom, provenance)
+		t := time.Now()
+		got, err := attest.Attach(ctx, r.p.registry, req)
+		if err != nil {
+			diags.AddAttributeError(path.Root("sbom"), "Attachments Not Pushed",
+				fmt.Sprintf("The image %s was pushed, and attaching its SBOM or provenance to it failed.\n\n"+
+					"Make the registry reachable from this machine (see registry_hosts in the provider block) and apply again, which "+
+					"attaches them without building; or remove the sbom and provenance blocks.\n\nOriginal error: %v", m.ImageRef.ValueString(), err))
+			return append(records, got.All...)
+		}
+		made = got
+		tflog.Debug(ctx, "attachments pushed", map[string]any{"sbom": got.SBOM, "provenance": got.Provenance, "seconds": time.Since(t).Seconds()})
+		if sbom {
+			m.SBOMDigest = types.StringValue(got.SBOM)
+		}
+		if provenance {
+			m.ProvenanceDigest = types.StringValue(got.Provenance)
+		}
+	}
+	// What a kind had before goes when the kind was written again or is
+	// no longer asked for.
+	replaced := map[string]bool{attest.KindSBOM: sbom || m.SBOMDigest.IsNull(), attest.KindProvenance: provenance || m.ProvenanceDigest.IsNull()}
+	current := map[string]bool{}
+	for _, a := range made.All {
+		current[a.Digest] = true
+	}
+	var keep, drop []registry.Attachment
+	for _, a := range records {
+		if replaced[a.Kind] && !current[a.Digest] {
+			drop = append(drop, a)
+		} else if !current[a.Digest] {
+			keep = append(keep, a)
+		}
+	}
+	keep = append(keep, made.All...)
+	if len(drop) > 0 && prior != nil {
+		if err := r.p.registry.DeleteAttachments(ctx, m.Repository.ValueString(), drop); err != nil {
+			diags.AddWarning("Old Attachments Not Deleted",
+				fmt.Sprintf("The SBOM or provenance of %s was replaced or is no longer asked for, and deleting the old one from the registry "+
+					"failed; it stays attached.\n\nDelete it by hand if it matters, or ignore this.\n\nOriginal error: %v", m.ImageRef.ValueString(), err))
+			keep = append(keep, drop...)
+		}
+	}
+	return keep
+}
+
+// readAttachments checks that the attachments in state are still in the
+// registry; one deleted out of band is forgotten, so the next plan
+// attaches it again in place.
+func (r *imageResource) readAttachments(ctx context.Context, state *imageResourceModel, diags *diag.Diagnostics) {
+	repo := state.Repository.ValueString()
+	for _, a := range []*types.String{&state.SBOMDigest, &state.ProvenanceDigest} {
+		if a.IsNull() || a.IsUnknown() || a.ValueString() == "" {
+			continue
+		}
+		ok, err := r.p.registry.Exists(ctx, repo, a.ValueString())
+		switch {
+		case err != nil:
+			addRegistryWarning(diags, r.p.registry, repo, err)
+			return
+		case !ok:
+			tflog.Warn(ctx, "an attachment is no longer in the registry; the next apply attaches it again", map[string]any{"digest": a.ValueString()})
+			*a = types.StringNull()
+		}
+	}
+}
+
+var _ attest.Registry = (*registry.Client)(nil)
+
+// nullUnknownAttachments leaves no unknown digest in state after a
+// failed attach: null, which the next plan attaches again.
+func nullUnknownAttachments(m *imageResourceModel) {
+	if m.SBOMDigest.IsUnknown() {
+		m.SBOMDigest = types.StringNull()
+	}
+	if m.ProvenanceDigest.IsUnknown() {
+		m.ProvenanceDigest = types.StringNull()
+	}
+}
