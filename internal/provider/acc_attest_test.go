@@ -3,13 +3,20 @@ package provider
 import (
 	"bytes"
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"regexp"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/hashicorp/terraform-plugin-testing/compare"
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
@@ -20,8 +27,11 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
 	spdxjson "github.com/spdx/tools-golang/json"
 	"github.com/spdx/tools-golang/spdxlib"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/onesbuild/terraform-provider-onesbuild/internal/attest"
+	"github.com/onesbuild/terraform-provider-onesbuild/internal/signing"
 )
 
 // attachmentsOf reads the image's referrers from the registry, by
@@ -262,4 +272,177 @@ resource "onesbuild_image" "app" {
 			},
 		}},
 	})
+}
+
+// signingSecret makes a cosign key pair, stores the private key and its
+// password in a Secret of the build namespace as cosign generate-key-pair
+// k8s://... does, and returns the public key's PEM and the secrets'
+// values for the leak check.
+func signingSecret(t *testing.T, a *accEnv, name string) (pubPEM string, secrets []string) {
+	t.Helper()
+	ctx := context.Background()
+	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	password := fmt.Sprintf("pw-%d", time.Now().UnixNano())
+	keyPEM, err := signing.EncryptPrivateKey(k, []byte(password))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sv, err := signing.LoadPrivateKey(keyPEM, []byte(password))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub, err := signing.PublicKeyPEM(sv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "default"},
+		Data: map[string][]byte{"cosign.key": keyPEM, "cosign.password": []byte(password), "cosign.pub": pub}}
+	if _, err := a.client.CoreV1().Secrets("default").Create(ctx, secret, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = a.client.CoreV1().Secrets("default").Delete(context.Background(), name, metav1.DeleteOptions{})
+	})
+	// What must never appear: the password, and the key's encrypted body.
+	body := strings.Split(strings.TrimSpace(string(keyPEM)), "\n")
+	return string(pub), []string{password, body[1], body[len(body)-2]}
+}
+
+// TestAccImageResource_signedAndVerified signs an image and its
+// attachments with a key from a Secret, verifies them with the data
+// source, refuses another key, and finds nothing of the key in state.
+func TestAccImageResource_signedAndVerified(t *testing.T) {
+	a := newAccEnv(t)
+	ctx := context.Background()
+	dir := studyContext(t)
+	repo := uniqueRepo(a, "signed")
+	secretName := fmt.Sprintf("image-signing-%d", time.Now().UnixNano()%1_000_000)
+	pub, secrets := signingSecret(t, a, secretName)
+	otherPub, _ := signingSecret(t, a, secretName+"-other")
+	var imageDigest string
+	pubFile := filepath.Join(t.TempDir(), "cosign.pub")
+	if err := os.WriteFile(pubFile, []byte(pub), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	otherFile := filepath.Join(t.TempDir(), "other.pub")
+	if err := os.WriteFile(otherFile, []byte(otherPub), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	image := fmt.Sprintf(`
+resource "onesbuild_image" "app" {
+  repository        = %q
+  context_dir       = %q
+  executor          = "direct"
+  delete_on_destroy = true
+  sbom {}
+  provenance {}
+  signing {
+    key_secret = %q
+  }
+}
+`, repo, dir, secretName)
+	verify := func(keyFile string) string {
+		return fmt.Sprintf(`
+data "onesbuild_image_verification" "app" {
+  image_ref          = onesbuild_image.app.image_ref
+  public_key         = file(%q)
+  require_sbom       = true
+  require_provenance = true
+}
+`, keyFile)
+	}
+	noLeak := func(s *terraform.State) error {
+		for addr, r := range s.RootModule().Resources {
+			for k, v := range r.Primary.Attributes {
+				for _, secret := range secrets {
+					if strings.Contains(v, secret) {
+						return fmt.Errorf("%s.%s holds the signing key or its password", addr, k)
+					}
+				}
+			}
+		}
+		return nil
+	}
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: a.factories(),
+		Steps: []resource.TestStep{
+			{
+				Config: a.providerBlock() + image + verify(pubFile),
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue("onesbuild_image.app", tfjsonpath.New("signature_digest"), knownvalue.StringRegexp(digestPattern)),
+					statecheck.CompareValuePairs("onesbuild_image.app", tfjsonpath.New("sbom_digest"),
+						"data.onesbuild_image_verification.app", tfjsonpath.New("sbom_digest"), compare.ValuesSame()),
+					statecheck.CompareValuePairs("onesbuild_image.app", tfjsonpath.New("provenance_digest"),
+						"data.onesbuild_image_verification.app", tfjsonpath.New("provenance_digest"), compare.ValuesSame()),
+					statecheck.CompareValuePairs("onesbuild_image.app", tfjsonpath.New("base_image_digest"),
+						"data.onesbuild_image_verification.app", tfjsonpath.New("base_image_digest"), compare.ValuesSame()),
+					statecheck.CompareValuePairs("onesbuild_image.app", tfjsonpath.New("context_sha256"),
+						"data.onesbuild_image_verification.app", tfjsonpath.New("context_sha256"), compare.ValuesSame()),
+				},
+				Check: func(s *terraform.State) error {
+					imageDigest = stateAttr(s, "onesbuild_image.app", "digest")
+					if err := noLeak(s); err != nil {
+						return err
+					}
+					return cosignVerify(ctx, t, a, stateAttr(s, "onesbuild_image.app", "image_ref"), pubFile)
+				},
+			},
+			{
+				Config:      a.providerBlock() + image + verify(otherFile),
+				ExpectError: regexp.MustCompile(`Image Not Verified`),
+			},
+			{
+				// Deleted out of band: signed again in place, without a build.
+				PreConfig: func() {
+					if err := a.reg.Delete(ctx, repo, signatureOf(t, a, repo, imageDigest)); err != nil {
+						t.Fatal(err)
+					}
+				},
+				Config: a.providerBlock() + image + verify(pubFile),
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectResourceAction("onesbuild_image.app", plancheck.ResourceActionUpdate)}},
+				Check: noLeak,
+			},
+		},
+	})
+}
+
+// signatureOf is the digest of the signature image of repo@digest.
+func signatureOf(t *testing.T, a *accEnv, repo, digest string) string {
+	t.Helper()
+	d, err := a.reg.ResolveTag(context.Background(), repo, strings.Replace(digest, ":", "-", 1)+".sig")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+// cosignVerify checks the image's signature with the cosign CLI the
+// harness built, as a user outside Terraform would: by key, without a
+// transparency log, over plain HTTP to the harness's registry.
+func cosignVerify(ctx context.Context, t *testing.T, a *accEnv, imageRef, pubFile string) error {
+	t.Helper()
+	if a.env.Cosign == "" {
+		return fmt.Errorf("the harness did not build cosign: bring the cluster up with ONESBUILD_TEST_TOOLS=cosign (make testacc does)")
+	}
+	hostRef := a.env.HostRegistry + strings.TrimPrefix(imageRef, a.env.ClusterRegistry)
+	run := func(ref string) (string, error) {
+		c := exec.CommandContext(ctx, a.env.Cosign, "verify", "--key", pubFile, "--insecure-ignore-tlog", "--allow-insecure-registry",
+			"--allow-http-registry", "--output", "json", ref)
+		c.Env = append(os.Environ(), "COSIGN_EXPERIMENTAL=0", "TUF_ROOT="+t.TempDir())
+		out, err := c.CombinedOutput()
+		return string(out), err
+	}
+	out, err := run(hostRef)
+	if err != nil {
+		return fmt.Errorf("cosign verify rejected the provider's signature of %s: %v\n%s", hostRef, err, out)
+	}
+	if !strings.Contains(out, strings.SplitN(imageRef, "@", 2)[1]) {
+		return fmt.Errorf("cosign verify printed no payload naming the digest:\n%s", out)
+	}
+	t.Logf("cosign verify accepted %s", hostRef)
+	return nil
 }

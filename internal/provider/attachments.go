@@ -14,7 +14,9 @@ import (
 
 	"github.com/onesbuild/terraform-provider-onesbuild/internal/attest"
 	"github.com/onesbuild/terraform-provider-onesbuild/internal/build"
+	"github.com/onesbuild/terraform-provider-onesbuild/internal/kube"
 	"github.com/onesbuild/terraform-provider-onesbuild/internal/registry"
+	"github.com/onesbuild/terraform-provider-onesbuild/internal/signing"
 )
 
 type sbomModel struct {
@@ -23,6 +25,27 @@ type sbomModel struct {
 
 type provenanceModel struct {
 	Mode types.String `tfsdk:"mode"`
+}
+
+type signingModel struct {
+	KeySecret types.String `tfsdk:"key_secret"`
+}
+
+// kindSignature marks a signature image among the recorded attachments.
+const kindSignature = "signature"
+
+// The keys of a signing Secret, as cosign generate-key-pair k8s://...
+// writes them.
+const (
+	signingKeyField      = "cosign.key"
+	signingPasswordField = "cosign.password"
+)
+
+func (m imageResourceModel) signingSecret() string {
+	if m.Signing == nil {
+		return ""
+	}
+	return m.Signing.KeySecret.ValueString()
 }
 
 // privateKeyBuildFacts keeps what a build learnt that its attachments
@@ -90,6 +113,14 @@ func planAttachments(plan *imageResourceModel, state *imageResourceModel) {
 	plan.ProvenanceDigest = plannedAttachment(plan.provenanceMode(), state, func(s *imageResourceModel) (string, types.String) {
 		return s.provenanceMode(), s.ProvenanceDigest
 	})
+	plan.SignatureDigest = plannedAttachment(plan.signingSecret(), state, func(s *imageResourceModel) (string, types.String) {
+		return s.signingSecret(), s.SignatureDigest
+	})
+	if plan.signingSecret() != "" && (plan.SBOMDigest.IsUnknown() || plan.ProvenanceDigest.IsUnknown()) {
+		// New attachments are signed too, which may add to the image's
+		// signature image as well.
+		plan.SignatureDigest = types.StringUnknown()
+	}
 }
 
 func plannedAttachment(want string, state *imageResourceModel, of func(*imageResourceModel) (string, types.String)) types.String {
@@ -197,9 +228,14 @@ func (r *imageResource) attach(ctx context.Context, m *imageResourceModel, prior
 			m.ProvenanceDigest = types.StringValue(got.Provenance)
 		}
 	}
+	signed := m.SignatureDigest.IsUnknown() || m.SignatureDigest.IsNull()
+	if m.SignatureDigest.IsUnknown() && !diags.HasError() {
+		made.All = append(made.All, r.sign(ctx, m, made, diags)...)
+	}
 	// What a kind had before goes when the kind was written again or is
 	// no longer asked for.
-	replaced := map[string]bool{attest.KindSBOM: sbom || m.SBOMDigest.IsNull(), attest.KindProvenance: provenance || m.ProvenanceDigest.IsNull()}
+	replaced := map[string]bool{attest.KindSBOM: sbom || m.SBOMDigest.IsNull(), attest.KindProvenance: provenance || m.ProvenanceDigest.IsNull(),
+		kindSignature: signed}
 	current := map[string]bool{}
 	for _, a := range made.All {
 		current[a.Digest] = true
@@ -216,8 +252,8 @@ func (r *imageResource) attach(ctx context.Context, m *imageResourceModel, prior
 	if len(drop) > 0 && prior != nil {
 		if err := r.p.registry.DeleteAttachments(ctx, m.Repository.ValueString(), drop); err != nil {
 			diags.AddWarning("Old Attachments Not Deleted",
-				fmt.Sprintf("The SBOM or provenance of %s was replaced or is no longer asked for, and deleting the old one from the registry "+
-					"failed; it stays attached.\n\nDelete it by hand if it matters, or ignore this.\n\nOriginal error: %v", m.ImageRef.ValueString(), err))
+				fmt.Sprintf("The SBOM, provenance or signature of %s was replaced or is no longer asked for, and deleting the old one from the "+
+					"registry failed; it stays.\n\nDelete it by hand if it matters, or ignore this.\n\nOriginal error: %v", m.ImageRef.ValueString(), err))
 			keep = append(keep, drop...)
 		}
 	}
@@ -229,7 +265,7 @@ func (r *imageResource) attach(ctx context.Context, m *imageResourceModel, prior
 // attaches it again in place.
 func (r *imageResource) readAttachments(ctx context.Context, state *imageResourceModel, diags *diag.Diagnostics) {
 	repo := state.Repository.ValueString()
-	for _, a := range []*types.String{&state.SBOMDigest, &state.ProvenanceDigest} {
+	for _, a := range []*types.String{&state.SBOMDigest, &state.ProvenanceDigest, &state.SignatureDigest} {
 		if a.IsNull() || a.IsUnknown() || a.ValueString() == "" {
 			continue
 		}
@@ -247,6 +283,63 @@ func (r *imageResource) readAttachments(ctx context.Context, state *imageResourc
 
 var _ attest.Registry = (*registry.Client)(nil)
 
+// sign signs the image and its attachments (those just made and those
+// in m) with the key of the signing Secret. The key is read from the
+// cluster for this and kept nowhere: not in state, plans or logs.
+func (r *imageResource) sign(ctx context.Context, m *imageResourceModel, made attest.Attached, diags *diag.Diagnostics) []registry.Attachment {
+	secretName, namespace := m.signingSecret(), m.Namespace.ValueString()
+	client, _, err := r.p.cluster.Clients()
+	var data map[string][]byte
+	if err == nil {
+		data, err = kube.Secrets{Client: client}.SecretData(ctx, namespace, secretName)
+	}
+	if err != nil {
+		diags.AddAttributeError(path.Root("signing").AtName("key_secret"), "Signing Key Not Readable",
+			fmt.Sprintf("The image %s is to be signed with the key in Secret %s/%s, and the Secret could not be read.\n\n"+
+				"Create it with cosign generate-key-pair k8s://%s/%s (keys %s and %s), or let the provider's identity get it.\n\nOriginal error: %v",
+				m.ImageRef.ValueString(), namespace, secretName, namespace, secretName, signingKeyField, signingPasswordField, err))
+		return nil
+	}
+	sv, err := signing.LoadPrivateKey(data[signingKeyField], data[signingPasswordField])
+	if err != nil {
+		diags.AddAttributeError(path.Root("signing").AtName("key_secret"), "Signing Key Not Usable",
+			fmt.Sprintf("Secret %s/%s must hold a cosign private key under %s and its password under %s, and the key could not be read: %v.\n\n"+
+				"Write the Secret again with cosign generate-key-pair k8s://%s/%s.", namespace, secretName, signingKeyField, signingPasswordField, err,
+				namespace, secretName))
+		return nil
+	}
+	repo := m.Repository.ValueString()
+	subjects := []string{m.Digest.ValueString()}
+	for _, d := range []types.String{m.SBOMDigest, m.ProvenanceDigest} {
+		if !d.IsNull() && !d.IsUnknown() && d.ValueString() != "" {
+			subjects = append(subjects, d.ValueString())
+		}
+	}
+	for _, a := range made.All {
+		subjects = append(subjects, a.Digest)
+	}
+	seen := map[string]bool{}
+	var out []registry.Attachment
+	for i, subject := range subjects {
+		if seen[subject] {
+			continue
+		}
+		seen[subject] = true
+		d, err := signing.Sign(ctx, r.p.registry, repo, subject, sv)
+		if err != nil {
+			diags.AddAttributeError(path.Root("signing"), "Signature Not Pushed",
+				fmt.Sprintf("Signing %s@%s failed.\n\nMake the registry reachable from this machine (see registry_hosts in the provider block) "+
+					"and apply again, which signs without building.\n\nOriginal error: %v", repo, subject, err))
+			return out
+		}
+		out = append(out, registry.Attachment{Subject: subject, Digest: d, Kind: kindSignature})
+		if i == 0 {
+			m.SignatureDigest = types.StringValue(d)
+		}
+	}
+	return out
+}
+
 // nullUnknownAttachments leaves no unknown digest in state after a
 // failed attach: null, which the next plan attaches again.
 func nullUnknownAttachments(m *imageResourceModel) {
@@ -255,5 +348,8 @@ func nullUnknownAttachments(m *imageResourceModel) {
 	}
 	if m.ProvenanceDigest.IsUnknown() {
 		m.ProvenanceDigest = types.StringNull()
+	}
+	if m.SignatureDigest.IsUnknown() {
+		m.SignatureDigest = types.StringNull()
 	}
 }

@@ -50,6 +50,7 @@ type imageResourceModel struct {
 	Retention                *retentionModel    `tfsdk:"retention"`
 	SBOM                     *sbomModel         `tfsdk:"sbom"`
 	Provenance               *provenanceModel   `tfsdk:"provenance"`
+	Signing                  *signingModel      `tfsdk:"signing"`
 	Resources                *resourcesModel    `tfsdk:"resources"`
 	Tolerations              []tolerationModel  `tfsdk:"tolerations"`
 	Timeouts                 timeouts.Value     `tfsdk:"timeouts"`
@@ -68,6 +69,7 @@ type imageResourceModel struct {
 	PlatformSizes    types.Map    `tfsdk:"platform_sizes_bytes"`
 	SBOMDigest       types.String `tfsdk:"sbom_digest"`
 	ProvenanceDigest types.String `tfsdk:"provenance_digest"`
+	SignatureDigest  types.String `tfsdk:"signature_digest"`
 }
 
 type buildSecretModel struct {

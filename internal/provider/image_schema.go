@@ -373,6 +373,10 @@ func (r *imageResource) Schema(ctx context.Context, _ resource.SchemaRequest, re
 				Computed:            true,
 				MarkdownDescription: "Digest of the attached provenance's manifest (see `provenance`); null without the block.",
 			},
+			"signature_digest": schema.StringAttribute{
+				Computed:            true,
+				MarkdownDescription: "Digest of the image's cosign signature image (`<repository>:sha256-<hex>.sig`) holding this key's signature (see `signing`); null without the block.",
+			},
 			"base_image_digest": schema.StringAttribute{
 				Computed: true, PlanModifiers: []planmodifier.String{stringplanmodifier.UseStateForUnknown()},
 				MarkdownDescription: "Digest of the base image's manifest the image was built on: exact for direct builds; for Kaniko builds, " +
@@ -439,6 +443,22 @@ func (r *imageResource) Schema(ctx context.Context, _ resource.SchemaRequest, re
 						Optional: true, Validators: []validator.String{stringvalidator.OneOf("min", "max")},
 						MarkdownDescription: "`min` (the default) names the build arguments; `max` also records their values (which are visible " +
 							"in the image's history anyway) and the executor image.",
+					},
+				},
+			},
+			"signing": schema.SingleNestedBlock{
+				MarkdownDescription: "Signs the image, its SBOM and its provenance with a key the cluster holds, in process and cosign-compatible: " +
+					"`cosign verify --key cosign.pub --insecure-ignore-tlog` accepts the image (signatures are stored as cosign stores them, in " +
+					"`<repository>:sha256-<hex>.sig`, beside any other signer's). No transparency log is used (air-gapped clusters cannot reach " +
+					"one). The key is read from the Secret for each signing and never written to state, plans or logs. A changed `key_secret`, " +
+					"or a signature image deleted out of band, signs again in place, without a build. Verify with the " +
+					"`onesbuild_image_verification` data source.",
+				Attributes: map[string]schema.Attribute{
+					"key_secret": schema.StringAttribute{
+						Optional: true, Validators: []validator.String{stringvalidator.LengthAtLeast(1)},
+						MarkdownDescription: "Name of a Secret in the build namespace holding a cosign private key under `cosign.key` and its " +
+							"password under `cosign.password`, as `cosign generate-key-pair k8s://<namespace>/<name>` writes it. The provider's " +
+							"identity needs `get` on it.",
 					},
 				},
 			},

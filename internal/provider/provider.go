@@ -61,7 +61,7 @@ func (p *onesbuildProvider) Functions(context.Context) []func() function.Functio
 }
 
 func (p *onesbuildProvider) DataSources(context.Context) []func() datasource.DataSource {
-	return []func() datasource.DataSource{NewImageDataSource}
+	return []func() datasource.DataSource{NewImageDataSource, NewVerificationDataSource}
 }
 
 // providerDataFrom unpacks what Configure handed to a resource or data

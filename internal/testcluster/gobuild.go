@@ -56,6 +56,15 @@ func (g goComponent) recipe() string {
 	return strings.Join(fields, "\n")
 }
 
+// built says whether the cache holds the component, as its recipe says.
+func (g goComponent) built(c Cache) bool {
+	var names []string
+	for _, b := range g.Binaries {
+		names = append(names, b.Name)
+	}
+	return fresh(g.Dir(c), g.recipe(), names...)
+}
+
 // Ensure builds the component unless the cache already holds it. Calls
 // for one component wait for each other, in this process and in others
 // sharing the cache, so it is built once.

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 )
@@ -46,6 +47,10 @@ type Options struct {
 	// Workers is the number of worker nodes beside the control plane;
 	// 0 is a single node that runs everything.
 	Workers int
+	// Cosign also builds the cosign CLI (from the Go module proxy, beside
+	// the other compiles), which the acceptance tests use to check the
+	// provider's signatures independently.
+	Cosign bool
 	// Cache holds build outputs.
 	Cache Cache
 	// StateDir holds the kubeconfig and env.json of the cluster.
@@ -68,6 +73,7 @@ func OptionsFromEnv(out io.Writer) Options {
 	if p, err := strconv.Atoi(os.Getenv("ONESBUILD_REGISTRY_PORT")); err == nil {
 		o.RegistryPort = p
 	}
+	o.Cosign = strings.Contains(","+os.Getenv("ONESBUILD_TEST_TOOLS")+",", ",cosign,")
 	o.Workers = DefaultWorkers
 	if n, err := strconv.Atoi(os.Getenv("ONESBUILD_NODES")); err == nil && n >= 0 {
 		o.Workers = n
@@ -127,6 +133,9 @@ type Env struct {
 	KubernetesVersion string `json:"kubernetes_version"`
 	// Workers is the number of worker nodes.
 	Workers int `json:"workers"`
+	// Cosign is the path of the cosign CLI, when it was asked for
+	// (ONESBUILD_TEST_TOOLS=cosign).
+	Cosign string `json:"cosign,omitempty"`
 }
 
 func (h *Harness) hostRegistry() string { return "localhost:" + strconv.Itoa(h.RegistryPort) }
@@ -185,6 +194,14 @@ func (h *Harness) Up(ctx context.Context) (*Env, error) {
 		return nil, err
 	}
 	env := h.env()
+	if h.Cosign {
+		// Started by the prefetch beside the long compiles on a cold
+		// machine; this waits for it, or is a no-op when cached.
+		if err := cosignComponent.Ensure(ctx, h.Cache, h.Progress); err != nil {
+			return nil, err
+		}
+		env.Cosign = cosignComponent.Binary(h.Cache, "cosign")
+	}
 	data, err := json.MarshalIndent(env, "", "  ")
 	if err != nil {
 		return nil, err
@@ -237,6 +254,9 @@ func (h *Harness) coldWork(ctx context.Context) coldWork {
 	if nw := h.nodeImageWork(ctx); nw.rootfs {
 		need(nw.components...)
 		w.rootfs = true
+	}
+	if h.Cosign && !cosignComponent.built(h.Cache) {
+		need(cosignComponent)
 	}
 	// The longest compile first, so the others fit beside it.
 	sort.SliceStable(w.components, func(i, j int) bool { return w.components[i].Name == kubernetesComponent.Name })

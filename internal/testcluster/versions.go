@@ -19,6 +19,7 @@ const (
 	PauseVersion        = "3.10.2"
 	DistributionVersion = "v3.1.2"
 	OpenTofuVersion     = "v1.10.6"
+	CosignVersion       = "v2.6.5"
 	DebianSuite         = "bookworm"
 
 	// StudyBaseImage is the base image of the feasibility study's
@@ -84,6 +85,13 @@ var (
 	distributionComponent = goComponent{
 		Name: "distribution", Module: "github.com/distribution/distribution/v3", Version: DistributionVersion,
 		Binaries: []goBinary{{"github.com/distribution/distribution/v3/cmd/registry", "registry"}},
+	}
+	// cosign checks the provider's signatures in the acceptance tests, as
+	// users check them: an implementation other than the provider's.
+	cosignComponent = goComponent{
+		Name: "cosign", Module: "github.com/sigstore/cosign/v2", Version: CosignVersion,
+		Binaries: []goBinary{{"github.com/sigstore/cosign/v2/cmd/cosign", "cosign"}},
+		LDFlags:  "-X sigs.k8s.io/release-utils/version.gitVersion=" + CosignVersion,
 	}
 	opentofuComponent = goComponent{
 		Name: "opentofu", Module: "github.com/opentofu/opentofu", Version: OpenTofuVersion,

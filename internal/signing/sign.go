@@ -1,0 +1,221 @@
+package signing
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"sync"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
+	"github.com/google/go-containerregistry/pkg/v1/static"
+	"github.com/google/go-containerregistry/pkg/v1/types"
+	"github.com/sigstore/sigstore/pkg/signature"
+)
+
+// Cosign's names for the parts of a signature.
+const (
+	MediaTypeSimpleSigning = "application/vnd.dev.cosign.simplesigning.v1+json"
+	AnnotationSignature    = "dev.cosignproject.cosign/signature"
+	payloadType            = "cosign container image signature"
+)
+
+// Registry is what signing needs of the registry client
+// (*registry.Client): references as this process reaches them, and the
+// options to reach them with.
+type Registry interface {
+	Reference(ctx context.Context, ref string) (name.Reference, error)
+	RemoteOptions(ctx context.Context) []remote.Option
+}
+
+// payload is cosign's simple signing payload.
+type payload struct {
+	Critical struct {
+		Identity struct {
+			DockerReference string `json:"docker-reference"`
+		} `json:"identity"`
+		Image struct {
+			DockerManifestDigest string `json:"docker-manifest-digest"`
+		} `json:"image"`
+		Type string `json:"type"`
+	} `json:"critical"`
+	Optional map[string]any `json:"optional"`
+}
+
+// Payload is the simple signing payload for repository@digest, as
+// cosign writes it.
+func Payload(repository, digest string) []byte {
+	var p payload
+	p.Critical.Identity.DockerReference = repository
+	p.Critical.Image.DockerManifestDigest = digest
+	p.Critical.Type = payloadType
+	raw, _ := json.Marshal(p)
+	return raw
+}
+
+// sigTag is the tag of a manifest's signatures: sha256-<hex>.sig.
+func sigTag(digest string) string { return strings.Replace(digest, ":", "-", 1) + ".sig" }
+
+// signLocks serialise the signing of one manifest in this process: a
+// signature is added by reading and rewriting the .sig image.
+var signLocks sync.Map
+
+// Sign signs repository@digest (as the cluster names the repository)
+// and returns the digest of the signature image. A signature by the same
+// key already there is kept and not made again; signatures by other keys
+// stay beside it.
+func Sign(ctx context.Context, reg Registry, repository, digest string, sv signature.SignerVerifier) (string, error) {
+	tagRef, err := reg.Reference(ctx, repository+":"+sigTag(digest))
+	if err != nil {
+		return "", err
+	}
+	opts := reg.RemoteOptions(ctx)
+	m, _ := signLocks.LoadOrStore(tagRef.String(), &sync.Mutex{})
+	mu := m.(*sync.Mutex)
+	mu.Lock()
+	defer mu.Unlock()
+
+	sigs := empty.Image
+	existing, err := remote.Image(tagRef, opts...)
+	switch {
+	case err == nil:
+		if d, ok := signedBy(existing, repository, digest, sv); ok {
+			return d, nil
+		}
+		sigs = existing
+	case !isNotFound(err):
+		return "", fmt.Errorf("reading the signatures of %s@%s: %w", repository, digest, err)
+	}
+	body := Payload(repository, digest)
+	sig, err := sv.SignMessage(bytes.NewReader(body))
+	if err != nil {
+		return "", fmt.Errorf("signing: %w", err)
+	}
+	layer := static.NewLayer(body, MediaTypeSimpleSigning)
+	sigs = mutate.MediaType(sigs, types.OCIManifestSchema1)
+	sigs = mutate.ConfigMediaType(sigs, types.OCIConfigJSON)
+	sigs, err = mutate.Append(sigs, mutate.Addendum{Layer: layer, MediaType: MediaTypeSimpleSigning,
+		Annotations: map[string]string{AnnotationSignature: base64.StdEncoding.EncodeToString(sig)}})
+	if err != nil {
+		return "", err
+	}
+	if err := remote.Write(tagRef, sigs, opts...); err != nil {
+		return "", fmt.Errorf("pushing the signature of %s@%s: %w", repository, digest, err)
+	}
+	d, err := sigs.Digest()
+	if err != nil {
+		return "", err
+	}
+	return d.String(), nil
+}
+
+func isNotFound(err error) bool {
+	var terr *transport.Error
+	return errors.As(err, &terr) && terr.StatusCode == 404
+}
+
+// signedBy finds a signature of repository@digest by v's key among the
+// .sig image's layers, and returns the image's digest when there is one.
+func signedBy(sigs v1.Image, repository, digest string, v signature.Verifier) (string, bool) {
+	if _, err := verifyLayers(sigs, digest, v); err != nil {
+		return "", false
+	}
+	d, err := sigs.Digest()
+	if err != nil {
+		return "", false
+	}
+	return d.String(), true
+}
+
+// Verified is what Verify found.
+type Verified struct {
+	// SignatureImage is the digest of the .sig image holding the
+	// signature that verified.
+	SignatureImage string
+	// Payload is the signed payload.
+	Payload []byte
+}
+
+// ErrNotSigned means repository@digest has no signature at all.
+var ErrNotSigned = errors.New("no signature")
+
+// ErrNoValidSignature means it has signatures, and none verifies with
+// the key for that digest.
+var ErrNoValidSignature = errors.New("no signature verifies with the key")
+
+// Verify checks that repository@digest has a signature by v's key whose
+// payload names that digest.
+func Verify(ctx context.Context, reg Registry, repository, digest string, v signature.Verifier) (Verified, error) {
+	tagRef, err := reg.Reference(ctx, repository+":"+sigTag(digest))
+	if err != nil {
+		return Verified{}, err
+	}
+	sigs, err := remote.Image(tagRef, reg.RemoteOptions(ctx)...)
+	if isNotFound(err) {
+		return Verified{}, fmt.Errorf("%s@%s: %w (no %s)", repository, digest, ErrNotSigned, sigTag(digest))
+	}
+	if err != nil {
+		return Verified{}, fmt.Errorf("reading the signatures of %s@%s: %w", repository, digest, err)
+	}
+	body, err := verifyLayers(sigs, digest, v)
+	if err != nil {
+		return Verified{}, fmt.Errorf("%s@%s: %w", repository, digest, err)
+	}
+	d, err := sigs.Digest()
+	if err != nil {
+		return Verified{}, err
+	}
+	return Verified{SignatureImage: d.String(), Payload: body}, nil
+}
+
+// verifyLayers returns the first payload among the signature layers that
+// verifies with v and names digest.
+func verifyLayers(sigs v1.Image, digest string, v signature.Verifier) ([]byte, error) {
+	m, err := sigs.Manifest()
+	if err != nil {
+		return nil, err
+	}
+	layers, err := sigs.Layers()
+	if err != nil {
+		return nil, err
+	}
+	if len(layers) == 0 {
+		return nil, ErrNotSigned
+	}
+	for i, l := range layers {
+		if i >= len(m.Layers) {
+			break
+		}
+		sig, err := base64.StdEncoding.DecodeString(m.Layers[i].Annotations[AnnotationSignature])
+		if err != nil || len(sig) == 0 {
+			continue
+		}
+		rc, err := l.Compressed()
+		if err != nil {
+			return nil, err
+		}
+		body, err := io.ReadAll(io.LimitReader(rc, 1<<20))
+		rc.Close()
+		if err != nil {
+			return nil, err
+		}
+		if v.VerifySignature(bytes.NewReader(sig), bytes.NewReader(body)) != nil {
+			continue
+		}
+		var p payload
+		if json.Unmarshal(body, &p) != nil || p.Critical.Image.DockerManifestDigest != digest || p.Critical.Type != payloadType {
+			continue
+		}
+		return body, nil
+	}
+	return nil, ErrNoValidSignature
+}
