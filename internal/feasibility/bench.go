@@ -11,9 +11,11 @@ import (
 	"sync"
 	"time"
 
+	"github.com/sigstore/sigstore/pkg/signature"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/onesbuild/terraform-provider-onesbuild/internal/attest"
 	"github.com/onesbuild/terraform-provider-onesbuild/internal/build"
 	"github.com/onesbuild/terraform-provider-onesbuild/internal/build/direct"
 	"github.com/onesbuild/terraform-provider-onesbuild/internal/build/kaniko"
@@ -22,7 +24,7 @@ import (
 )
 
 // AllScenarios are every scenario a run can measure, in order.
-var AllScenarios = []string{KanikoCold, KanikoWarm, Direct, Floor, DirectTwoPlatforms, KanikoTwoPlatforms, ApplyKaniko, ApplyDirect, ApplyDirectTen, Monorepo, WorkloadCold, WorkloadCached, WorkloadLate, ParallelKaniko}
+var AllScenarios = []string{KanikoCold, KanikoWarm, Direct, DirectAttested, Floor, DirectTwoPlatforms, KanikoTwoPlatforms, ApplyKaniko, ApplyDirect, ApplyDirectTen, Monorepo, WorkloadCold, WorkloadCached, WorkloadLate, ParallelKaniko}
 
 // Options select what a run measures.
 type Options struct {
@@ -54,6 +56,14 @@ type bench struct {
 
 	mu     sync.Mutex
 	pushed map[string][]string // repository -> digests
+
+	// signer signs the attested direct builds; databases keeps the base
+	// layers' package databases between them, as the provider's cache
+	// does between applies.
+	signerOnce sync.Once
+	signer     signature.SignerVerifier
+	signerErr  error
+	databases  *attest.DatabaseCache
 }
 
 // Run measures the selected scenarios against the target and returns
@@ -84,7 +94,7 @@ func Run(ctx context.Context, t Target, o Options) (*Report, error) {
 		return nil, err
 	}
 	defer os.RemoveAll(work)
-	b := &bench{t: t, o: o, c: c, work: work, pushed: map[string][]string{}, r: &Report{Skipped: map[string]string{}}}
+	b := &bench{t: t, o: o, c: c, work: work, pushed: map[string][]string{}, r: &Report{Skipped: map[string]string{}}, databases: &attest.DatabaseCache{}}
 	b.kaniko = &kaniko.Executor{Client: c.client, Attacher: &kube.PodAttacher{Config: c.cfg, Client: c.client}}
 	b.direct = &direct.Executor{Registry: c.reg, IndexCacheDir: filepath.Join(work, "index")}
 	fmt.Fprintln(o.Log, "environment: cluster, nodes, registry round trip")
@@ -137,6 +147,7 @@ func (b *bench) scenarios() map[string]func(context.Context, string) error {
 		KanikoCold:     b.kanikoStudy,
 		KanikoWarm:     b.kanikoStudy,
 		Direct:         b.directStudy,
+		DirectAttested: b.directStudy,
 		Floor:          b.floor,
 		ApplyKaniko:    b.apply,
 		ApplyDirect:    b.apply,
@@ -155,7 +166,7 @@ func (b *bench) scenarios() map[string]func(context.Context, string) error {
 // unavailable says why a scenario cannot run here, or "".
 func (b *bench) unavailable(name string) string {
 	switch name {
-	case Direct, Floor, ApplyDirect, ApplyDirectTen, Monorepo:
+	case Direct, DirectAttested, Floor, ApplyDirect, ApplyDirectTen, Monorepo:
 		if !b.c.hostReachable {
 			return "the registry is not reachable from this machine (give -registry-from-host or -registry-service)"
 		}
@@ -187,6 +198,7 @@ func (b *bench) definitions() []string {
 		"kaniko cold: the executor is pulled with imagePullPolicy Always, Kaniko's layer cache is off, and the Dockerfile's base image is referenced under a repository never used before (a copy whose layers are mounted, deleted after the run).",
 		"kaniko warm: imagePullPolicy IfNotPresent with the executor already on the node, Kaniko's registry layer cache on and filled by an unmeasured first build, the base image under its usual name.",
 		"direct: the provider's direct executor from this machine: no pod; the base's file index is read once by an unmeasured first build, as it is once per machine and base.",
+		"direct attested: the same build, then an SPDX SBOM read back from the pushed image, SLSA provenance, both attached as OCI referrers, and cosign signatures of the image and both (what sbom {}, provenance {} and signing {} add); the base layers' package databases are read once by the unmeasured first build, as the provider caches them.",
 		"floor: the same layer (the binary) appended to the same base and pushed with go-containerregistry alone, as crane append does: the least any build can do.",
 		"Every run changes the application binary, as a code change would, so every build pushes a new layer.",
 		"Phases come from the build engine the provider uses: the local clock for executor start, context upload and totals; Kaniko's timestamped log for base image pull, build and push.",

@@ -28,6 +28,9 @@ const (
 	// ArchitectureCheck is the check of the executables a Dockerfile
 	// copies (build.PhaseArchitectureCheck).
 	ArchitectureCheck Metric = "architecture_check"
+	// Attach is the time to attach an SBOM and provenance and to sign
+	// the image and both, after the push.
+	Attach Metric = "attach"
 )
 
 // Scenarios, as samples name them.
@@ -47,6 +50,9 @@ const (
 	// for linux/amd64 and linux/arm64: an image index.
 	DirectTwoPlatforms = "direct x2 platforms"
 	KanikoTwoPlatforms = "kaniko x2 platforms"
+	// DirectAttested is Direct with an SBOM, provenance and a signature
+	// of the image and of both.
+	DirectAttested = "direct attested"
 )
 
 // StudyScenarios build the study's image; they share one table.
@@ -64,6 +70,7 @@ var metricLabels = map[Metric]string{
 	ContextUpload:     "Context upload (direct: read into layers)",
 	BaseImagePull:     "Base image pull (direct: resolve base)",
 	ArchitectureCheck: "Architecture check of the copied executables",
+	Attach:            "Attach SBOM and provenance, sign all three",
 	Build:             "Build",
 	Push:              "Push",
 	BuildTotal:        "Build total",

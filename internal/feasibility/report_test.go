@@ -26,6 +26,7 @@ func sampleReport() Report {
 	for i := 1; i <= 3; i++ {
 		r.Samples = append(r.Samples,
 			Sample{Mode: Direct, Run: i, Values: map[Metric]float64{BaseImagePull: 0.01, Build: 0.02, Push: 0.05, BuildTotal: 0.1, ArchitectureCheck: 0.002}},
+			Sample{Mode: DirectAttested, Run: i, Values: map[Metric]float64{BuildTotal: 0.11, Attach: 0.12}},
 			Sample{Mode: DirectTwoPlatforms, Run: i, Values: map[Metric]float64{BaseImagePull: 0.02, Build: 0.04, Push: 0.07, BuildTotal: 0.14, ArchitectureCheck: 0.003}},
 			Sample{Mode: Floor, Run: i, Values: map[Metric]float64{Build: 0.01, Push: 0.05, BuildTotal: 0.08}},
 			Sample{Mode: ApplyDirect, Run: i, Values: map[Metric]float64{Apply: 0.5}},

@@ -98,6 +98,7 @@ func TestAccFeasibility_anyCluster(t *testing.T) {
 		feasibility.WorkloadCold: {feasibility.Build, feasibility.BuildTotal}, feasibility.WorkloadCached: {feasibility.BuildTotal}, feasibility.WorkloadLate: {feasibility.BuildTotal},
 		feasibility.ParallelKaniko:     {feasibility.BuildTotal},
 		feasibility.DirectTwoPlatforms: {feasibility.BuildTotal}, feasibility.KanikoTwoPlatforms: {feasibility.BuildTotal},
+		feasibility.DirectAttested: {feasibility.BuildTotal, feasibility.Attach},
 	}
 	for _, step := range feasibility.MonorepoSteps {
 		phases[step] = []feasibility.Metric{feasibility.Apply, feasibility.CPUBusy}
