@@ -279,7 +279,7 @@ func contentsOf(ctx context.Context, reg Registry, pi platformImage, req Request
 			baseLayers = n
 		}
 	}
-	if c.Files, err = AddedFiles(layers, baseLayers); err != nil {
+	if c.Files, err = AddedFiles(layers, baseLayers, req.Cache); err != nil {
 		return c, err
 	}
 	if c.Packages, err = Packages(layers, req.Cache); err != nil {

@@ -75,15 +75,21 @@ type Package struct {
 const maxInMemoryBinary = 128 << 20
 
 // AddedFiles lists the files of the layers above the base's first
-// baseLayers layers: the ones the build added.
-func AddedFiles(layers []v1.Layer, baseLayers int) ([]File, error) {
+// baseLayers layers: the ones the build added. What those layers hold of
+// the package databases goes into cache on the way, so that Packages
+// does not read them again.
+func AddedFiles(layers []v1.Layer, baseLayers int, cache *DatabaseCache) ([]File, error) {
 	if baseLayers > len(layers) {
 		return nil, fmt.Errorf("the image has %d layers, fewer than its base's %d", len(layers), baseLayers)
 	}
 	files := map[string]File{}
 	for _, l := range layers[baseLayers:] {
-		if err := addLayerFiles(files, l); err != nil {
+		dbs, err := addLayerFiles(files, l)
+		if err != nil {
 			return nil, err
+		}
+		if d, err := l.Digest(); err == nil && cache != nil {
+			cache.remember(d.String(), dbs)
 		}
 	}
 	out := make([]File, 0, len(files))
@@ -94,38 +100,55 @@ func AddedFiles(layers []v1.Layer, baseLayers int) ([]File, error) {
 	return out, nil
 }
 
-func addLayerFiles(files map[string]File, l v1.Layer) error {
+func addLayerFiles(files map[string]File, l v1.Layer) (*layerDatabases, error) {
 	rc, err := l.Uncompressed()
 	if err != nil {
-		return fmt.Errorf("reading a layer: %w", err)
+		return nil, fmt.Errorf("reading a layer: %w", err)
 	}
 	defer rc.Close()
+	dbs := &layerDatabases{}
 	tr := tar.NewReader(rc)
 	for {
 		h, err := tr.Next()
 		if errors.Is(err, io.EOF) {
-			return nil
+			return dbs, nil
 		}
 		if err != nil {
-			return fmt.Errorf("reading a layer: %w", err)
+			return nil, fmt.Errorf("reading a layer: %w", err)
 		}
 		p := "/" + strings.TrimPrefix(path.Clean("/"+h.Name), "/")
 		dir, base := path.Split(p)
 		switch {
 		case base == ".wh..wh..opq":
 			removeUnder(files, strings.TrimSuffix(dir, "/"))
+			dbs.Removed = append(dbs.Removed, strings.TrimPrefix(dir, "/"))
 			continue
 		case strings.HasPrefix(base, ".wh."):
 			gone := path.Join(dir, strings.TrimPrefix(base, ".wh."))
 			delete(files, gone)
 			removeUnder(files, gone)
+			dbs.Removed = append(dbs.Removed, strings.TrimPrefix(gone, "/"))
 			continue
 		}
 		switch h.Typeflag {
 		case tar.TypeReg:
+			if rel := strings.TrimPrefix(p, "/"); isDatabase(rel) {
+				raw, err := io.ReadAll(tr)
+				if err != nil {
+					return nil, fmt.Errorf("reading %s from a layer: %w", p, err)
+				}
+				if dbs.Files == nil {
+					dbs.Files = map[string][]byte{}
+				}
+				dbs.Files[rel] = raw
+				f, _ := readFile(bytes.NewReader(raw), h)
+				f.Path = p
+				files[p] = f
+				continue
+			}
 			f, err := readFile(tr, h)
 			if err != nil {
-				return fmt.Errorf("reading %s from a layer: %w", p, err)
+				return nil, fmt.Errorf("reading %s from a layer: %w", p, err)
 			}
 			f.Path = p
 			files[p] = f

@@ -64,7 +64,7 @@ func TestAddedFilesFollowWhiteouts(t *testing.T) {
 	l2 := imagefstest.Layer(t, fileEntry("app/a", "a"), fileEntry("app/sub/b", "b"), fileEntry("app/c", "c"))
 	l3 := imagefstest.Layer(t, fileEntry("app/.wh.c", ""), fileEntry("app/sub/.wh..wh..opq", ""), fileEntry("app/a", "a2"),
 		imagefstest.Entry{Header: tar.Header{Name: "app/hard", Typeflag: tar.TypeLink, Linkname: "app/a"}})
-	files, err := AddedFiles([]v1.Layer{l1, l2, l3}, 1)
+	files, err := AddedFiles([]v1.Layer{l1, l2, l3}, 1, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -76,7 +76,36 @@ func TestAddedFilesFollowWhiteouts(t *testing.T) {
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("added files %v, want %v", got, want)
 	}
-	if _, err := AddedFiles([]v1.Layer{l1}, 2); err == nil {
+	if _, err := AddedFiles([]v1.Layer{l1}, 2, nil); err == nil {
 		t.Error("more base layers than layers was accepted")
+	}
+}
+
+// TestAddedFilesFillTheDatabaseCache reads the added layers once: what
+// AddedFiles saw of the package databases is what Packages reads, with
+// the same result as reading the layers again.
+func TestAddedFilesFillTheDatabaseCache(t *testing.T) {
+	base := imagefstest.Layer(t, fileEntry("var/lib/dpkg/status", "Package: a\nStatus: install ok installed\nVersion: 1\n"))
+	installs := imagefstest.Layer(t, fileEntry("var/lib/dpkg/status", "Package: a\nStatus: install ok installed\nVersion: 1\n\nPackage: curl\nStatus: install ok installed\nVersion: 8\n"))
+	removes := imagefstest.Layer(t, fileEntry("var/lib/dpkg/.wh..wh..opq", ""), fileEntry("var/lib/dpkg/status.d/only", "Package: only\nVersion: 1\n"))
+	for _, layers := range [][]v1.Layer{{base, installs}, {base, installs, removes}} {
+		cache := &DatabaseCache{}
+		if _, err := AddedFiles(layers, 1, cache); err != nil {
+			t.Fatal(err)
+		}
+		if len(cache.layers) != len(layers)-1 {
+			t.Fatalf("cache holds %d layers, want the %d added", len(cache.layers), len(layers)-1)
+		}
+		cached, err := Packages(layers, cache)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fresh, err := Packages(layers, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(names(cached), names(fresh)) || len(fresh) == 0 {
+			t.Errorf("from the cache %v, read again %v", names(cached), names(fresh))
+		}
 	}
 }
