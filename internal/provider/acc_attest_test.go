@@ -446,3 +446,72 @@ func cosignVerify(ctx context.Context, t *testing.T, a *accEnv, imageRef, pubFil
 	t.Logf("cosign verify accepted %s", hostRef)
 	return nil
 }
+
+// TestAccImageVerification_signedByCosign verifies an image the provider
+// did not sign: cosign generates the key pair and signs, the data source
+// checks it, and refuses it for the provider's own key.
+func TestAccImageVerification_signedByCosign(t *testing.T) {
+	a := newAccEnv(t)
+	ctx := context.Background()
+	if a.env.Cosign == "" {
+		t.Fatal("the harness did not build cosign: bring the cluster up with ONESBUILD_TEST_TOOLS=cosign (make testacc does)")
+	}
+	dir := studyContext(t)
+	repo := uniqueRepo(a, "cosign-signed")
+	keys := t.TempDir()
+	gen := exec.CommandContext(ctx, a.env.Cosign, "generate-key-pair")
+	gen.Dir, gen.Env = keys, append(os.Environ(), "COSIGN_PASSWORD=test-password")
+	if out, err := gen.CombinedOutput(); err != nil {
+		t.Fatalf("cosign generate-key-pair: %v\n%s", err, out)
+	}
+	otherPub, _ := signingSecret(t, a, fmt.Sprintf("unused-%d", time.Now().UnixNano()%1_000_000))
+	otherFile := filepath.Join(t.TempDir(), "other.pub")
+	if err := os.WriteFile(otherFile, []byte(otherPub), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	image := a.providerBlock() + fmt.Sprintf(`
+resource "onesbuild_image" "app" {
+  repository        = %q
+  context_dir       = %q
+  executor          = "direct"
+  delete_on_destroy = true
+}
+`, repo, dir)
+	verify := func(keyFile string) string {
+		return fmt.Sprintf(`
+data "onesbuild_image_verification" "app" {
+  image_ref  = onesbuild_image.app.image_ref
+  public_key = file(%q)
+}
+`, keyFile)
+	}
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: a.factories(),
+		Steps: []resource.TestStep{
+			{
+				Config: image,
+				Check: func(s *terraform.State) error {
+					ref := a.env.HostRegistry + strings.TrimPrefix(stateAttr(s, "onesbuild_image.app", "image_ref"), a.env.ClusterRegistry)
+					sign := exec.CommandContext(ctx, a.env.Cosign, "sign", "--key", filepath.Join(keys, "cosign.key"), "--tlog-upload=false",
+						"--allow-insecure-registry", "--allow-http-registry", "--yes", ref)
+					sign.Env = append(os.Environ(), "COSIGN_PASSWORD=test-password", "TUF_ROOT="+t.TempDir())
+					if out, err := sign.CombinedOutput(); err != nil {
+						return fmt.Errorf("cosign sign: %v\n%s", err, out)
+					}
+					return nil
+				},
+			},
+			{
+				Config: image + verify(filepath.Join(keys, "cosign.pub")),
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue("data.onesbuild_image_verification.app", tfjsonpath.New("signature_digest"), knownvalue.StringRegexp(digestPattern)),
+					statecheck.ExpectKnownValue("data.onesbuild_image_verification.app", tfjsonpath.New("sbom_digest"), knownvalue.Null()),
+				},
+			},
+			{
+				Config:      image + verify(otherFile),
+				ExpectError: regexp.MustCompile(`Image Not Verified`),
+			},
+		},
+	})
+}
