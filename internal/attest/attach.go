@@ -180,7 +180,11 @@ func platformImages(desc *remote.Descriptor, digests map[string]string) ([]platf
 		if err != nil {
 			return nil, fmt.Errorf("reading the config of %s: %w", desc.Digest, err)
 		}
-		return []platformImage{{platform: cfg.Platform().String(), digest: desc.Digest.String(), img: img}}, nil
+		platform := ""
+		if p := cfg.Platform(); p != nil {
+			platform = p.String()
+		}
+		return []platformImage{{platform: platform, digest: desc.Digest.String(), img: img}}, nil
 	}
 	idx, err := desc.ImageIndex()
 	if err != nil {
@@ -265,21 +269,36 @@ func baseSBOM(ctx context.Context, reg Registry, repository, digest, mediaType s
 }
 
 // contentsOf reads what one image holds: the files above its base's
-// layers and the packages of its package databases. Without a readable
-// base every layer's files are listed.
+// layers and the packages of its package databases. When the image does
+// not start with the base's layers (Kaniko --reproducible rewrites
+// them), the files are those that differ from the base's; without a
+// readable base every file is listed, and the SBOM says so.
 func contentsOf(ctx context.Context, reg Registry, pi platformImage, req Request) (Contents, error) {
 	c := Contents{Platform: pi.platform}
 	layers, err := pi.img.Layers()
 	if err != nil {
 		return c, fmt.Errorf("reading the layers of %s: %w", pi.digest, err)
 	}
+	var base v1.Image
 	baseLayers := 0
 	if req.BaseRef != "" && req.BaseDigest != "" {
-		if n, err := sharedLayers(ctx, reg, repositoryOf(req.BaseRef), req.BaseDigest, pi, layers); err == nil {
-			baseLayers = n
+		if base, err = platformBase(ctx, reg, repositoryOf(req.BaseRef), req.BaseDigest, pi.platform); err == nil {
+			baseLayers, err = sharedLayers(base, layers)
+		}
+		if err != nil {
+			base = nil
 		}
 	}
-	if c.Files, err = AddedFiles(layers, baseLayers, req.Cache); err != nil {
+	switch {
+	case base == nil:
+		c.BaseUnknown = true
+		c.Files, err = AddedFiles(layers, 0, req.Cache)
+	case baseLayers == 0:
+		c.Files, err = filesNotIn(base, layers, req.Cache)
+	default:
+		c.Files, err = AddedFiles(layers, baseLayers, req.Cache)
+	}
+	if err != nil {
 		return c, err
 	}
 	if c.Packages, err = Packages(layers, req.Cache); err != nil {
@@ -288,37 +307,64 @@ func contentsOf(ctx context.Context, reg Registry, pi platformImage, req Request
 	return c, nil
 }
 
-// sharedLayers counts the layers an image starts with that are its
-// base's (the base's image for the same platform, for a base index).
-func sharedLayers(ctx context.Context, reg Registry, repository, digest string, pi platformImage, layers []v1.Layer) (int, error) {
+// filesNotIn lists the image's files that the base does not hold as
+// they are (same path, same content or link target).
+func filesNotIn(base v1.Image, layers []v1.Layer, cache *DatabaseCache) ([]File, error) {
+	baseLayers, err := base.Layers()
+	if err != nil {
+		return nil, err
+	}
+	had, err := AddedFiles(baseLayers, 0, nil)
+	if err != nil {
+		return nil, err
+	}
+	inBase := map[string]File{}
+	for _, f := range had {
+		inBase[f.Path] = f
+	}
+	all, err := AddedFiles(layers, 0, cache)
+	if err != nil {
+		return nil, err
+	}
+	var out []File
+	for _, f := range all {
+		if b, ok := inBase[f.Path]; ok && b.SHA256 == f.SHA256 && b.LinkTarget == f.LinkTarget && b.Mode == f.Mode {
+			continue
+		}
+		out = append(out, f)
+	}
+	return out, nil
+}
+
+// platformBase is the base's image for a platform (the base itself, or
+// its index's image for the platform).
+func platformBase(ctx context.Context, reg Registry, repository, digest, platform string) (v1.Image, error) {
 	desc, err := reg.Manifest(ctx, repository, digest)
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
-	var base v1.Image
-	if desc.MediaType.IsIndex() {
-		idx, err := desc.ImageIndex()
-		if err != nil {
-			return 0, err
-		}
-		im, err := idx.IndexManifest()
-		if err != nil {
-			return 0, err
-		}
-		for _, m := range im.Manifests {
-			if m.Platform != nil && m.Platform.String() == pi.platform {
-				if base, err = idx.Image(m.Digest); err != nil {
-					return 0, err
-				}
-				break
-			}
-		}
-		if base == nil {
-			return 0, fmt.Errorf("base %s has no image for %s", digest, pi.platform)
-		}
-	} else if base, err = desc.Image(); err != nil {
-		return 0, err
+	if !desc.MediaType.IsIndex() {
+		return desc.Image()
 	}
+	idx, err := desc.ImageIndex()
+	if err != nil {
+		return nil, err
+	}
+	im, err := idx.IndexManifest()
+	if err != nil {
+		return nil, err
+	}
+	for _, m := range im.Manifests {
+		if m.Platform != nil && m.Platform.String() == platform {
+			return idx.Image(m.Digest)
+		}
+	}
+	return nil, fmt.Errorf("base %s has no image for %s", digest, platform)
+}
+
+// sharedLayers counts the layers an image starts with that are its
+// base's.
+func sharedLayers(base v1.Image, layers []v1.Layer) (int, error) {
 	m, err := base.Manifest()
 	if err != nil {
 		return 0, err

@@ -29,6 +29,9 @@ type Contents struct {
 	// Packages are the Debian or Alpine packages the final image's
 	// package database lists, when it has one.
 	Packages []Package
+	// BaseUnknown says the base was not known or not readable, so Files
+	// lists every file of the image.
+	BaseUnknown bool
 }
 
 // File is one file the build added.
@@ -83,13 +86,33 @@ func AddedFiles(layers []v1.Layer, baseLayers int, cache *DatabaseCache) ([]File
 		return nil, fmt.Errorf("the image has %d layers, fewer than its base's %d", len(layers), baseLayers)
 	}
 	files := map[string]File{}
+	var unresolved [][2]string
 	for _, l := range layers[baseLayers:] {
-		dbs, err := addLayerFiles(files, l)
+		dbs, links, err := addLayerFiles(files, l)
 		if err != nil {
 			return nil, err
 		}
+		unresolved = append(unresolved, links...)
 		if d, err := l.Digest(); err == nil && cache != nil {
 			cache.remember(d.String(), dbs)
+		}
+	}
+	if len(unresolved) > 0 && baseLayers > 0 {
+		// Hard links to the base's files: rare enough to read the base
+		// for.
+		lower := map[string]File{}
+		for _, l := range layers[:baseLayers] {
+			if _, _, err := addLayerFiles(lower, l); err != nil {
+				return nil, err
+			}
+		}
+		for _, link := range unresolved {
+			if t, ok := lower[link[1]]; ok {
+				if _, taken := files[link[0]]; !taken {
+					t.Path = link[0]
+					files[link[0]] = t
+				}
+			}
 		}
 	}
 	out := make([]File, 0, len(files))
@@ -100,69 +123,115 @@ func AddedFiles(layers []v1.Layer, baseLayers int, cache *DatabaseCache) ([]File
 	return out, nil
 }
 
-func addLayerFiles(files map[string]File, l v1.Layer) (*layerDatabases, error) {
+// addLayerFiles applies one layer to files, as a container runtime
+// stacks it: its whiteouts and opaque markers remove what the layers
+// below hold (never its own entries, wherever they stand in the tar), an
+// entry replaces what was at its path (a directory or symlink replaces a
+// file, a file replaces a directory and everything under it), and a hard
+// link takes its target's content from this layer or a lower one.
+func addLayerFiles(files map[string]File, l v1.Layer) (*layerDatabases, [][2]string, error) {
 	rc, err := l.Uncompressed()
 	if err != nil {
-		return nil, fmt.Errorf("reading a layer: %w", err)
+		return nil, nil, fmt.Errorf("reading a layer: %w", err)
 	}
 	defer rc.Close()
 	dbs := &layerDatabases{}
+	own := map[string]File{}
+	var dirs, nonDirs, whiteouts, opaque []string
+	var links [][2]string // path, target
 	tr := tar.NewReader(rc)
 	for {
 		h, err := tr.Next()
 		if errors.Is(err, io.EOF) {
-			return dbs, nil
+			break
 		}
 		if err != nil {
-			return nil, fmt.Errorf("reading a layer: %w", err)
+			return nil, nil, fmt.Errorf("reading a layer: %w", err)
 		}
 		p := "/" + strings.TrimPrefix(path.Clean("/"+h.Name), "/")
 		dir, base := path.Split(p)
 		switch {
 		case base == ".wh..wh..opq":
-			removeUnder(files, strings.TrimSuffix(dir, "/"))
+			opaque = append(opaque, strings.TrimSuffix(dir, "/"))
 			dbs.Removed = append(dbs.Removed, strings.TrimPrefix(dir, "/"))
 			continue
 		case strings.HasPrefix(base, ".wh."):
 			gone := path.Join(dir, strings.TrimPrefix(base, ".wh."))
-			delete(files, gone)
-			removeUnder(files, gone)
+			whiteouts = append(whiteouts, gone)
 			dbs.Removed = append(dbs.Removed, strings.TrimPrefix(gone, "/"))
 			continue
 		}
+		if h.Typeflag == tar.TypeDir {
+			dirs = append(dirs, p)
+			delete(own, p)
+			continue
+		}
+		nonDirs = append(nonDirs, p)
 		switch h.Typeflag {
 		case tar.TypeReg:
+			var f File
 			if rel := strings.TrimPrefix(p, "/"); isDatabase(rel) {
 				raw, err := io.ReadAll(tr)
 				if err != nil {
-					return nil, fmt.Errorf("reading %s from a layer: %w", p, err)
+					return nil, nil, fmt.Errorf("reading %s from a layer: %w", p, err)
 				}
 				if dbs.Files == nil {
 					dbs.Files = map[string][]byte{}
 				}
 				dbs.Files[rel] = raw
-				f, _ := readFile(bytes.NewReader(raw), h)
-				f.Path = p
-				files[p] = f
-				continue
-			}
-			f, err := readFile(tr, h)
-			if err != nil {
-				return nil, fmt.Errorf("reading %s from a layer: %w", p, err)
+				f, _ = readFile(bytes.NewReader(raw), h)
+			} else if f, err = readFile(tr, h); err != nil {
+				return nil, nil, fmt.Errorf("reading %s from a layer: %w", p, err)
 			}
 			f.Path = p
-			files[p] = f
+			own[p] = f
 		case tar.TypeSymlink:
 			sum, sum1 := sha256.Sum256([]byte(h.Linkname)), sha1.Sum([]byte(h.Linkname))
-			files[p] = File{Path: p, SHA256: hex.EncodeToString(sum[:]), SHA1: hex.EncodeToString(sum1[:]), Mode: h.Mode, LinkTarget: h.Linkname}
+			own[p] = File{Path: p, SHA256: hex.EncodeToString(sum[:]), SHA1: hex.EncodeToString(sum1[:]), Mode: h.Mode, LinkTarget: h.Linkname}
 		case tar.TypeLink:
-			target := "/" + strings.TrimPrefix(path.Clean("/"+h.Linkname), "/")
-			if t, ok := files[target]; ok {
-				t.Path = p
-				files[p] = t
-			}
+			links = append(links, [2]string{p, "/" + strings.TrimPrefix(path.Clean("/"+h.Linkname), "/")})
+		default:
+			delete(own, p) // a device, fifo or socket: no content to list
 		}
 	}
+	// Hard links see the lower layers before this layer's removals.
+	lower := make(map[string]File, len(links))
+	for _, link := range links {
+		if t, ok := files[link[1]]; ok {
+			lower[link[1]] = t
+		}
+	}
+	for _, d := range opaque {
+		removeUnder(files, d)
+	}
+	for _, gone := range whiteouts {
+		delete(files, gone)
+		removeUnder(files, gone)
+	}
+	for _, d := range dirs {
+		delete(files, d)
+	}
+	for _, p := range nonDirs {
+		delete(files, p)
+		removeUnder(files, p)
+	}
+	for p, f := range own {
+		files[p] = f
+	}
+	var unresolved [][2]string
+	for _, link := range links {
+		t, ok := own[link[1]]
+		if !ok {
+			t, ok = lower[link[1]]
+		}
+		if ok {
+			t.Path = link[0]
+			files[link[0]] = t
+		} else {
+			unresolved = append(unresolved, link)
+		}
+	}
+	return dbs, unresolved, nil
 }
 
 func removeUnder(files map[string]File, dir string) {

@@ -51,7 +51,7 @@ func TestAttachToAnIndex(t *testing.T) {
 	armDigest, _ := arm.Digest()
 	got, err := Attach(ctx, f.client, Request{SBOMFormat: FormatSPDX, ProvenanceMode: ProvenanceMin, Repository: f.repo, Digest: digest,
 		PlatformDigests: map[string]string{"linux/amd64": amdDigest.String(), "linux/arm64": armDigest.String()},
-		BaseRef: f.base + ":multi", BaseDigest: baseDigest, Tool: "test",
+		BaseRef:         f.base + ":multi", BaseDigest: baseDigest, Tool: "test",
 		Provenance: ProvenanceInput{Executor: "direct", Platforms: []string{"linux/amd64", "linux/arm64"}, Reproducible: true}})
 	if err != nil {
 		t.Fatal(err)

@@ -220,11 +220,34 @@ func Packages(layers []v1.Layer, cache *DatabaseCache) ([]Package, error) {
 	return pkgs, nil
 }
 
+// stanzas splits a database into its paragraphs: runs of lines
+// separated by lines that are empty once trimmed, whatever the line
+// endings.
+func stanzas(raw []byte) [][]byte {
+	var out [][]byte
+	var cur bytes.Buffer
+	for _, line := range bytes.Split(bytes.ReplaceAll(raw, []byte("\r\n"), []byte("\n")), []byte("\n")) {
+		if len(bytes.TrimSpace(line)) == 0 {
+			if cur.Len() > 0 {
+				out = append(out, append([]byte(nil), cur.Bytes()...))
+				cur.Reset()
+			}
+			continue
+		}
+		cur.Write(line)
+		cur.WriteByte('\n')
+	}
+	if cur.Len() > 0 {
+		out = append(out, cur.Bytes())
+	}
+	return out
+}
+
 // parseDpkg reads a dpkg status file (or one of status.d's): stanzas of
 // "Field: value" lines, of which only installed packages count.
 func parseDpkg(raw []byte) []Package {
 	var out []Package
-	for _, stanza := range bytes.Split(raw, []byte("\n\n")) {
+	for _, stanza := range stanzas(raw) {
 		fields := map[string]string{}
 		sc := bufio.NewScanner(bytes.NewReader(stanza))
 		sc.Buffer(make([]byte, 64<<10), 1<<20)
@@ -256,7 +279,7 @@ func parseDpkg(raw []byte) []Package {
 // parseAPK reads Alpine's installed database: stanzas of "X:value" lines.
 func parseAPK(raw []byte) []Package {
 	var out []Package
-	for _, stanza := range bytes.Split(raw, []byte("\n\n")) {
+	for _, stanza := range stanzas(raw) {
 		p := Package{Type: "apk"}
 		for _, line := range strings.Split(string(stanza), "\n") {
 			if len(line) < 2 || line[1] != ':' {

@@ -102,6 +102,11 @@ func SPDX(in SBOMInput) ([]byte, error) {
 			Created:  in.Image.Created.UTC().Format(time.RFC3339),
 		},
 	}
+	for _, c := range in.Platforms {
+		if c.BaseUnknown {
+			doc.DocumentComment = "The base image was not known or not readable when this was written: the files listed are every file of the image, not only those the build added."
+		}
+	}
 	rel := func(a common.ElementID, kind string, b common.DocElementID) {
 		doc.Relationships = append(doc.Relationships, &spdx.Relationship{RefA: common.MakeDocElementID("", string(a)), RefB: b, Relationship: kind})
 	}
@@ -253,6 +258,9 @@ func CycloneDX(in SBOMInput) ([]byte, error) {
 				Properties: &[]cdx.Property{{Name: "onesbuild:platform", Value: p.Platform}}})
 			deps["image"] = append(deps["image"], owner)
 		}
+		if p.BaseUnknown {
+			bom.Metadata.Properties = &[]cdx.Property{{Name: "onesbuild:files", Value: "every file of the image: the base was not known or not readable"}}
+		}
 		for _, f := range p.Files {
 			props := []cdx.Property{{Name: "onesbuild:mode", Value: fmt.Sprintf("%04o", f.Mode&0o7777)}}
 			if f.LinkTarget != "" {
@@ -288,7 +296,16 @@ func CycloneDX(in SBOMInput) ([]byte, error) {
 	sort.Strings(refs)
 	var dependencies []cdx.Dependency
 	for _, r := range refs {
-		on := deps[r]
+		// The schema wants each dependency once: a package both in
+		// status and status.d, two modules replaced by one.
+		var on []string
+		seen := map[string]bool{}
+		for _, d := range deps[r] {
+			if !seen[d] {
+				seen[d] = true
+				on = append(on, d)
+			}
+		}
 		dependencies = append(dependencies, cdx.Dependency{Ref: r, Dependencies: &on})
 	}
 	bom.Dependencies = &dependencies

@@ -64,13 +64,15 @@ func Verify(ctx context.Context, reg VerifyRegistry, repository, digest string, 
 		if _, err := signing.Verify(ctx, reg, repository, r.Digest, v); err != nil {
 			continue
 		}
+		// A listing can be written by anyone who may push: the
+		// attachment itself must name this image as its subject.
+		a, err := reg.Fetch(ctx, repository, r.Digest)
+		if err != nil || a.Subject != digest {
+			continue
+		}
 		if isSBOM {
 			out.SBOM, out.SBOMType = r.Digest, r.ArtifactType
 			continue
-		}
-		a, err := reg.Fetch(ctx, repository, r.Digest)
-		if err != nil {
-			return out, err
 		}
 		if err := out.readProvenance(a.Content, digest); err != nil {
 			continue

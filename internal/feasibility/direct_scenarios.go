@@ -87,7 +87,7 @@ func (b *bench) attachAndSign(ctx context.Context, spec build.Spec, res *build.R
 		if err != nil {
 			return fmt.Errorf("signing %s: %w", d, err)
 		}
-		b.recordPush(spec.Repository, sig)
+		b.recordPush(spec.Repository, sig.Image)
 	}
 	s.Values[Attach] = time.Since(start).Seconds()
 	b.recordPush(spec.Repository, got.SBOM)

@@ -71,6 +71,9 @@ func factsOf(spec build.Spec, res *build.Result, started, finished time.Time) bu
 		Started: started, Finished: finished}
 }
 
+// known says the facts were recorded by a build.
+func (f buildFacts) known() bool { return !f.Started.IsZero() }
+
 func (f buildFacts) raw() []byte {
 	raw, _ := json.Marshal(f)
 	return raw
@@ -104,23 +107,35 @@ func (m imageResourceModel) provenanceMode() string {
 	return attest.ProvenanceMin
 }
 
-// planAttachments plans sbom_digest and provenance_digest: unknown where
-// an attachment will be written (a new image, a changed block, one
-// deleted out of band, which Read found), null where none is asked,
-// what state holds otherwise. A changed block is an in-place update.
-func planAttachments(plan *imageResourceModel, state *imageResourceModel) {
+// planAttachments plans sbom_digest, provenance_digest and
+// signature_digest: unknown where an attachment will be written (a new
+// image, a changed block, one deleted out of band, which Read found),
+// null where none is asked, what state holds otherwise. A changed block
+// is an in-place update. Without build facts (an imported image) no
+// provenance is written, and planAttachments says so.
+func planAttachments(plan *imageResourceModel, state *imageResourceModel, facts bool) (provenanceRefused bool) {
 	plan.SBOMDigest = plannedAttachment(plan.sbomFormat(), state, func(s *imageResourceModel) (string, types.String) { return s.sbomFormat(), s.SBOMDigest })
 	plan.ProvenanceDigest = plannedAttachment(plan.provenanceMode(), state, func(s *imageResourceModel) (string, types.String) {
 		return s.provenanceMode(), s.ProvenanceDigest
 	})
+	if plan.Provenance != nil && plan.Provenance.Mode.IsUnknown() {
+		plan.ProvenanceDigest = types.StringUnknown()
+	}
+	if plan.ProvenanceDigest.IsUnknown() && state != nil && !facts {
+		plan.ProvenanceDigest, provenanceRefused = state.ProvenanceDigest, true
+	}
+	if plan.SBOM != nil && plan.SBOM.Format.IsUnknown() {
+		plan.SBOMDigest = types.StringUnknown()
+	}
 	plan.SignatureDigest = plannedAttachment(plan.signingSecret(), state, func(s *imageResourceModel) (string, types.String) {
 		return s.signingSecret(), s.SignatureDigest
 	})
-	if plan.signingSecret() != "" && (plan.SBOMDigest.IsUnknown() || plan.ProvenanceDigest.IsUnknown()) {
-		// New attachments are signed too, which may add to the image's
-		// signature image as well.
+	if plan.Signing != nil && (plan.Signing.KeySecret.IsUnknown() || plan.SBOMDigest.IsUnknown() || plan.ProvenanceDigest.IsUnknown()) {
+		// A key from a resource not applied yet; or new attachments,
+		// which are signed too and may add to the signature image.
 		plan.SignatureDigest = types.StringUnknown()
 	}
+	return provenanceRefused
 }
 
 func plannedAttachment(want string, state *imageResourceModel, of func(*imageResourceModel) (string, types.String)) types.String {
@@ -232,25 +247,40 @@ func (r *imageResource) attach(ctx context.Context, m *imageResourceModel, prior
 	if m.SignatureDigest.IsUnknown() && !diags.HasError() {
 		made.All = append(made.All, r.sign(ctx, m, made, diags)...)
 	}
+	if diags.HasError() {
+		// Nothing old goes when the new did not all arrive: a failed
+		// signing keeps the signatures there were.
+		return append(records, made.All...)
+	}
 	// What a kind had before goes when the kind was written again or is
-	// no longer asked for.
+	// no longer asked for, and with an attachment that goes, its
+	// signatures.
 	replaced := map[string]bool{attest.KindSBOM: sbom || m.SBOMDigest.IsNull(), attest.KindProvenance: provenance || m.ProvenanceDigest.IsNull(),
 		kindSignature: signed}
 	current := map[string]bool{}
 	for _, a := range made.All {
-		current[a.Digest] = true
+		current[recordKey(a)] = true
+	}
+	gone := map[string]bool{}
+	for _, a := range records {
+		if a.Kind != kindSignature && replaced[a.Kind] && !current[recordKey(a)] {
+			gone[a.Digest] = true
+		}
 	}
 	var keep, drop []registry.Attachment
 	for _, a := range records {
-		if replaced[a.Kind] && !current[a.Digest] {
+		switch {
+		case current[recordKey(a)]:
+			// made again: kept below
+		case replaced[a.Kind] || gone[a.Subject]:
 			drop = append(drop, a)
-		} else if !current[a.Digest] {
+		default:
 			keep = append(keep, a)
 		}
 	}
 	keep = append(keep, made.All...)
 	if len(drop) > 0 && prior != nil {
-		if err := r.p.registry.DeleteAttachments(ctx, m.Repository.ValueString(), drop); err != nil {
+		if err := r.detach(ctx, m.Repository.ValueString(), drop); err != nil {
 			diags.AddWarning("Old Attachments Not Deleted",
 				fmt.Sprintf("The SBOM, provenance or signature of %s was replaced or is no longer asked for, and deleting the old one from the "+
 					"registry failed; it stays.\n\nDelete it by hand if it matters, or ignore this.\n\nOriginal error: %v", m.ImageRef.ValueString(), err))
@@ -258,6 +288,46 @@ func (r *imageResource) attach(ctx context.Context, m *imageResourceModel, prior
 		}
 	}
 	return keep
+}
+
+// recordKey identifies a record: a document by its manifest, a
+// signature by what it signs and the signature itself (its signature
+// image changes whenever another signer adds theirs).
+func recordKey(a registry.Attachment) string {
+	if a.Kind == kindSignature {
+		return "signature " + a.Subject + " " + a.Signature
+	}
+	return a.Digest
+}
+
+// detach deletes attachments and removes this resource's signatures
+// from signature images, keeping other signers'.
+func (r *imageResource) detach(ctx context.Context, repo string, list []registry.Attachment) error {
+	var docs []registry.Attachment
+	sigs := map[string][]string{}
+	for _, a := range list {
+		if a.Kind == kindSignature {
+			if a.Signature != "" {
+				sigs[a.Subject] = append(sigs[a.Subject], a.Signature)
+			}
+			continue
+		}
+		docs = append(docs, a)
+	}
+	subjects := make([]string, 0, len(sigs))
+	for s := range sigs {
+		subjects = append(subjects, s)
+	}
+	sort.Strings(subjects)
+	for _, s := range subjects {
+		if err := signing.Unsign(ctx, r.p.registry, repo, s, sigs[s]); err != nil {
+			return err
+		}
+	}
+	if len(docs) == 0 {
+		return nil
+	}
+	return r.p.registry.DeleteAttachments(ctx, repo, docs)
 }
 
 // readAttachments checks that the attachments in state are still in the
@@ -332,9 +402,9 @@ func (r *imageResource) sign(ctx context.Context, m *imageResourceModel, made at
 					"and apply again, which signs without building.\n\nOriginal error: %v", repo, subject, err))
 			return out
 		}
-		out = append(out, registry.Attachment{Subject: subject, Digest: d, Kind: kindSignature})
+		out = append(out, registry.Attachment{Subject: subject, Digest: d.Image, Kind: kindSignature, Signature: d.Signature})
 		if i == 0 {
-			m.SignatureDigest = types.StringValue(d)
+			m.SignatureDigest = types.StringValue(d.Image)
 		}
 	}
 	return out

@@ -13,8 +13,9 @@ func TestPlanAttachments(t *testing.T) {
 	cases := []struct {
 		name             string
 		plan, state      imageResourceModel
-		noState          bool
+		noState, noFacts bool
 		sbom, provenance types.String
+		signature        types.String
 	}{
 		{name: "none asked", plan: imageResourceModel{}, noState: true, sbom: types.StringNull(), provenance: types.StringNull()},
 		{name: "a new image", plan: imageResourceModel{SBOM: spdx, Provenance: min}, noState: true, sbom: types.StringUnknown(), provenance: types.StringUnknown()},
@@ -30,6 +31,13 @@ func TestPlanAttachments(t *testing.T) {
 		{name: "deleted out of band", plan: imageResourceModel{SBOM: spdx, Provenance: min},
 			state: imageResourceModel{SBOM: spdx, Provenance: min, SBOMDigest: types.StringNull(), ProvenanceDigest: d2},
 			sbom:  types.StringUnknown(), provenance: d2},
+		{name: "an imported image gets no provenance", plan: imageResourceModel{SBOM: spdx, Provenance: min},
+			state: imageResourceModel{SBOMDigest: types.StringNull(), ProvenanceDigest: types.StringNull()}, noFacts: true,
+			sbom: types.StringUnknown(), provenance: types.StringNull()},
+		{name: "an unknown key secret signs", plan: imageResourceModel{Signing: &signingModel{KeySecret: types.StringUnknown()}}, noState: true,
+			sbom: types.StringNull(), provenance: types.StringNull(), signature: types.StringUnknown()},
+		{name: "an unknown format writes again", plan: imageResourceModel{SBOM: &sbomModel{Format: types.StringUnknown()}},
+			state: imageResourceModel{SBOM: spdx, SBOMDigest: d1}, sbom: types.StringUnknown(), provenance: types.StringNull()},
 		{name: "block removed", plan: imageResourceModel{Provenance: min},
 			state: imageResourceModel{SBOM: spdx, Provenance: min, SBOMDigest: d1, ProvenanceDigest: d2},
 			sbom:  types.StringNull(), provenance: d2},
@@ -41,7 +49,13 @@ func TestPlanAttachments(t *testing.T) {
 			if !c.noState {
 				state = &c.state
 			}
-			planAttachments(&plan, state)
+			refused := planAttachments(&plan, state, !c.noFacts)
+			if refused != c.noFacts {
+				t.Errorf("provenance refused %v, want %v", refused, c.noFacts)
+			}
+			if !c.signature.IsNull() && !plan.SignatureDigest.Equal(c.signature) {
+				t.Errorf("planned signature %v, want %v", plan.SignatureDigest, c.signature)
+			}
 			if !plan.SBOMDigest.Equal(c.sbom) || !plan.ProvenanceDigest.Equal(c.provenance) {
 				t.Errorf("planned sbom %v provenance %v, want %v %v", plan.SBOMDigest, plan.ProvenanceDigest, c.sbom, c.provenance)
 			}

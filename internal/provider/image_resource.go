@@ -93,7 +93,7 @@ func (r *imageResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanR
 		// Terraform plans as a create with the old instance's private
 		// state.
 		plan.ContextSHA256 = types.StringUnknown()
-		planAttachments(&plan, nil)
+		planAttachments(&plan, nil, true)
 		r.planBuild(ctx, &plan, &resp.Diagnostics)
 		if !resp.Diagnostics.HasError() {
 			r.planDigest(ctx, req, &plan)
@@ -112,7 +112,7 @@ func (r *imageResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanR
 		if len(resp.RequiresReplace) > 0 {
 			// Terraform plans the new instance again as a create, where
 			// its digest may be predicted (planDigest).
-			planAttachments(&plan, nil)
+			planAttachments(&plan, nil, true)
 			r.planBuild(ctx, &plan, &resp.Diagnostics)
 			resp.Diagnostics.Append(resp.Plan.Set(ctx, &plan)...)
 		}
@@ -129,7 +129,14 @@ func (r *imageResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanR
 		plan.ContextSHA256 = state.ContextSHA256
 	}
 	planBaseRebuild(ctx, plan, state, req.Private, resp)
-	planAttachments(&plan, &state)
+	if planAttachments(&plan, &state, readFacts(ctx, req.Private).known()) && len(resp.RequiresReplace) == 0 {
+		// An imported image, or one built before provenance existed:
+		// what the build did is not known, and provenance would invent it.
+		resp.Diagnostics.AddAttributeWarning(path.Root("provenance"), "Provenance Not Attached",
+			fmt.Sprintf("%s was not built by this provider since it records what a build did (it was imported, or built by an older "+
+				"version), so no provenance is attached: it would name a build nobody saw.\n\nTo attach provenance, rebuild it: "+
+				"terraform apply -replace=<this resource>.", state.ImageRef.ValueString()))
+	}
 	resp.Diagnostics.Append(resp.Plan.Set(ctx, &plan)...)
 }
 
@@ -249,7 +256,7 @@ func (r *imageResource) Create(ctx context.Context, req resource.CreateRequest, 
 			// retention see it.
 			r.recordPushed(spec, res)
 			r.setBuilt(ctx, &plan, spec, res, &resp.Diagnostics)
-			plan.SBOMDigest, plan.ProvenanceDigest = types.StringNull(), types.StringNull()
+			nullUnknownAttachments(&plan)
 			resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
 		}
 		return
@@ -265,7 +272,18 @@ func (r *imageResource) Create(ctx context.Context, req resource.CreateRequest, 
 	}
 	facts := factsOf(spec, res, started, finished)
 	resp.Diagnostics.Append(resp.Private.SetKey(ctx, privateKeyBuildFacts, facts.raw())...)
-	records := r.attach(ctx, &plan, nil, facts, nil, &resp.Diagnostics)
+	// The image is built and in state: an attachment that failed is a
+	// warning, not an error that would taint it (and rebuild it); its
+	// digest stays null, so the next apply attaches it in place.
+	var attached diag.Diagnostics
+	records := r.attach(ctx, &plan, nil, facts, nil, &attached)
+	for _, d := range attached {
+		if d.Severity() == diag.SeverityError {
+			resp.Diagnostics.AddWarning(d.Summary(), d.Detail())
+		} else {
+			resp.Diagnostics.Append(d)
+		}
+	}
 	resp.Diagnostics.Append(recordAttachments(ctx, resp.Private, records)...)
 	nullUnknownAttachments(&plan)
 	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
@@ -568,7 +586,7 @@ func (r *imageResource) Delete(ctx context.Context, req resource.DeleteRequest, 
 		resp.Diagnostics.AddWarning("Image Kept In Registry", imageKeptDetail(state.ImageRef.ValueString(), d))
 	}
 	if d.Deleted {
-		if err := r.p.registry.DeleteAttachments(ctx, repo, readAttachmentRecords(ctx, req.Private)); err != nil {
+		if err := r.detach(ctx, repo, readAttachmentRecords(ctx, req.Private)); err != nil {
 			resp.Diagnostics.AddWarning("Attachments Not Deleted",
 				fmt.Sprintf("delete_on_destroy is set, and %s was deleted; deleting its SBOM and provenance from the registry failed, so they "+
 					"stay, attached to nothing.\n\nDelete them by hand if it matters, or ignore this.\n\nOriginal error: %v", state.ImageRef.ValueString(), err))

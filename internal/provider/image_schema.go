@@ -455,7 +455,7 @@ func (r *imageResource) Schema(ctx context.Context, _ resource.SchemaRequest, re
 					"`onesbuild_image_verification` data source.",
 				Attributes: map[string]schema.Attribute{
 					"key_secret": schema.StringAttribute{
-						Optional: true, Validators: []validator.String{stringvalidator.LengthAtLeast(1)},
+						Required: true, Validators: []validator.String{stringvalidator.LengthAtLeast(1)},
 						MarkdownDescription: "Name of a Secret in the build namespace holding a cosign private key under `cosign.key` and its " +
 							"password under `cosign.password`, as `cosign generate-key-pair k8s://<namespace>/<name>` writes it. The provider's " +
 							"identity needs `get` on it.",

@@ -31,6 +31,9 @@ type Artifact struct {
 	// Annotations go on the manifest, where the referrers list shows
 	// them.
 	Annotations map[string]string
+	// Subject is the digest of the manifest it is attached to, as Fetch
+	// read it.
+	Subject string
 }
 
 // Referrer is one manifest that names an image as its subject.
@@ -234,7 +237,11 @@ func (c *Client) Fetch(ctx context.Context, repository, digest string) (Artifact
 	if artifactType == "" {
 		artifactType = string(m.Layers[0].MediaType)
 	}
-	return Artifact{ArtifactType: artifactType, Content: content, Annotations: m.Annotations}, nil
+	a := Artifact{ArtifactType: artifactType, Content: content, Annotations: m.Annotations}
+	if m.Subject != nil {
+		a.Subject = m.Subject.Digest.String()
+	}
+	return a, nil
 }
 
 // Manifest returns the remote descriptor of repository@digest, from
@@ -257,15 +264,19 @@ func (c *Client) Manifest(ctx context.Context, repository, digest string) (*remo
 type Attachment struct {
 	Subject string `json:"subject"`
 	Digest  string `json:"digest"`
-	// Kind says what it is, for its owner: "sbom", "provenance".
+	// Kind says what it is, for its owner: "sbom", "provenance",
+	// "signature".
 	Kind string `json:"kind,omitempty"`
+	// Signature is, for a signature, the signature itself, by which its
+	// owner finds it again among other signers' in the same image.
+	Signature string `json:"signature,omitempty"`
 }
 
 // DeleteAttachments deletes the given attachments of repository (those
-// already gone are no error) and, for each subject whose remaining
-// referrers were all among them, the subject's fallback tag, which
-// would otherwise list what is gone. Attachments made by anyone else
-// keep their subject's fallback tag.
+// already gone are no error) and takes them out of each subject's
+// fallback tag, under the subject's lock: the tag's index is rewritten
+// without them, or deleted when nothing else is listed there, so that
+// what other tools listed stays and nothing listed is gone.
 func (c *Client) DeleteAttachments(ctx context.Context, repository string, attachments []Attachment) error {
 	ours := map[string]map[string]bool{}
 	for _, a := range attachments {
@@ -283,33 +294,59 @@ func (c *Client) DeleteAttachments(ctx context.Context, repository string, attac
 	}
 	sort.Strings(subjects)
 	for _, subject := range subjects {
-		refs, err := c.Referrers(ctx, repository, subject)
-		if err != nil {
-			return err
-		}
-		foreign := false
-		for _, r := range refs {
-			foreign = foreign || !ours[subject][r.Digest]
-		}
-		if foreign {
-			continue
-		}
-		tag := strings.Replace(subject, ":", "-", 1)
-		d, err := c.ResolveTag(ctx, repository, tag)
-		if errors.Is(err, ErrNotFound) {
-			continue // a registry with the referrers API keeps no tag
-		}
-		if err != nil {
-			return err
-		}
-		// The tag first, where the registry deletes tags (a manifest
-		// deleted by digest may leave its tags behind), then the index.
-		if err := c.Untag(ctx, repository, tag); err != nil && !errors.Is(err, ErrTagDeleteUnsupported) {
-			return err
-		}
-		if err := c.Delete(ctx, repository, d); err != nil {
+		if err := c.unlist(ctx, repository, subject, ours[subject]); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// unlist takes digests out of subject's fallback tag.
+func (c *Client) unlist(ctx context.Context, repository, subject string, digests map[string]bool) error {
+	ctx, cancel := c.withTimeout(ctx)
+	defer cancel()
+	tag := strings.Replace(subject, ":", "-", 1)
+	ref, err := c.reference(ctx, repository, ":"+tag)
+	if err != nil {
+		return err
+	}
+	unlock := lockSubject(ref.Context().String() + "@" + subject)
+	defer unlock()
+	desc, err := remote.Get(ref, c.options(ctx)...)
+	if err != nil {
+		if err = c.classify(ctx, ref.Context().Registry, err, "reading "+ref.String()); errors.Is(err, ErrNotFound) {
+			return nil // no fallback tag: a registry with the referrers API
+		}
+		return err
+	}
+	var im v1.IndexManifest
+	if err := json.Unmarshal(desc.Manifest, &im); err != nil || !desc.MediaType.IsIndex() {
+		return nil // not a referrers index: not ours to rewrite
+	}
+	var kept []v1.Descriptor
+	for _, m := range im.Manifests {
+		if !digests[m.Digest.String()] {
+			kept = append(kept, m)
+		}
+	}
+	if len(kept) == len(im.Manifests) {
+		return nil
+	}
+	if len(kept) > 0 {
+		im.Manifests = kept
+		raw, err := json.Marshal(im)
+		if err != nil {
+			return err
+		}
+		if err := remote.Put(ref, rawManifest{raw: raw, mediaType: types.OCIImageIndex}, c.options(ctx)...); err != nil {
+			return classifyCodes(err, "rewriting "+ref.String())
+		}
+		return nil
+	}
+	// Nothing else listed: the tag goes, then its index, where the
+	// registry deletes tags (a manifest deleted by digest may leave them).
+	if err := c.Untag(ctx, repository, tag); err != nil && !errors.Is(err, ErrTagDeleteUnsupported) {
+		return err
+	}
+	return c.Delete(ctx, repository, desc.Digest.String())
 }

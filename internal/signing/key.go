@@ -13,6 +13,7 @@ import (
 	"github.com/secure-systems-lab/go-securesystemslib/encrypted"
 	"github.com/sigstore/sigstore/pkg/cryptoutils"
 	"github.com/sigstore/sigstore/pkg/signature"
+	"github.com/sigstore/sigstore/pkg/signature/options"
 )
 
 // The PEM block types of cosign's encrypted private keys, the current
@@ -50,7 +51,8 @@ func LoadPrivateKey(keyPEM, password []byte) (signature.SignerVerifier, error) {
 	case *rsa.PrivateKey:
 		return signature.LoadRSAPKCS1v15SignerVerifier(k, crypto.SHA256)
 	case ed25519.PrivateKey:
-		return signature.LoadED25519SignerVerifier(k)
+		// cosign signs with Ed25519ph (the prehashed variant) by default.
+		return signature.LoadED25519phSignerVerifier(k)
 	}
 	return nil, fmt.Errorf("keys of type %T are not supported", key)
 }
@@ -75,6 +77,9 @@ func LoadPublicKey(pubPEM []byte) (signature.Verifier, error) {
 	pub, err := cryptoutils.UnmarshalPEMToPublicKey(pubPEM)
 	if err != nil {
 		return nil, fmt.Errorf("reading the public key: %w", err)
+	}
+	if _, ok := pub.(ed25519.PublicKey); ok {
+		return signature.LoadVerifierWithOpts(pub, options.WithED25519ph())
 	}
 	return signature.LoadVerifier(pub, crypto.SHA256)
 }

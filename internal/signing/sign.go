@@ -69,53 +69,142 @@ func sigTag(digest string) string { return strings.Replace(digest, ":", "-", 1) 
 // signature is added by reading and rewriting the .sig image.
 var signLocks sync.Map
 
-// Sign signs repository@digest (as the cluster names the repository)
-// and returns the digest of the signature image. A signature by the same
-// key already there is kept and not made again; signatures by other keys
-// stay beside it.
-func Sign(ctx context.Context, reg Registry, repository, digest string, sv signature.SignerVerifier) (string, error) {
-	tagRef, err := reg.Reference(ctx, repository+":"+sigTag(digest))
-	if err != nil {
-		return "", err
-	}
-	opts := reg.RemoteOptions(ctx)
-	m, _ := signLocks.LoadOrStore(tagRef.String(), &sync.Mutex{})
+// Signed is a signature Sign made or found.
+type Signed struct {
+	// Image is the digest of the signature image holding it.
+	Image string
+	// Signature is the signature, base64, as its layer's annotation holds
+	// it: how Unsign finds it among other signers'.
+	Signature string
+}
+
+func lockTag(tag string) func() {
+	m, _ := signLocks.LoadOrStore(tag, &sync.Mutex{})
 	mu := m.(*sync.Mutex)
 	mu.Lock()
-	defer mu.Unlock()
+	return mu.Unlock
+}
+
+// Sign signs repository@digest (as the cluster names the repository).
+// A signature by the same key already there is kept and not made again;
+// signatures by other keys stay beside it.
+func Sign(ctx context.Context, reg Registry, repository, digest string, sv signature.SignerVerifier) (Signed, error) {
+	tagRef, err := reg.Reference(ctx, repository+":"+sigTag(digest))
+	if err != nil {
+		return Signed{}, err
+	}
+	opts := reg.RemoteOptions(ctx)
+	defer lockTag(tagRef.String())()
 
 	sigs := empty.Image
 	existing, err := remote.Image(tagRef, opts...)
 	switch {
 	case err == nil:
-		if d, ok := signedBy(existing, repository, digest, sv); ok {
-			return d, nil
+		if found, ok := signedBy(existing, digest, sv); ok {
+			return found, nil
 		}
 		sigs = existing
 	case !isNotFound(err):
-		return "", fmt.Errorf("reading the signatures of %s@%s: %w", repository, digest, err)
+		return Signed{}, fmt.Errorf("reading the signatures of %s@%s: %w", repository, digest, err)
 	}
 	body := Payload(repository, digest)
 	sig, err := sv.SignMessage(bytes.NewReader(body))
 	if err != nil {
-		return "", fmt.Errorf("signing: %w", err)
+		return Signed{}, fmt.Errorf("signing: %w", err)
 	}
+	encoded := base64.StdEncoding.EncodeToString(sig)
 	layer := static.NewLayer(body, MediaTypeSimpleSigning)
 	sigs = mutate.MediaType(sigs, types.OCIManifestSchema1)
 	sigs = mutate.ConfigMediaType(sigs, types.OCIConfigJSON)
 	sigs, err = mutate.Append(sigs, mutate.Addendum{Layer: layer, MediaType: MediaTypeSimpleSigning,
-		Annotations: map[string]string{AnnotationSignature: base64.StdEncoding.EncodeToString(sig)}})
+		Annotations: map[string]string{AnnotationSignature: encoded}})
 	if err != nil {
-		return "", err
+		return Signed{}, err
 	}
 	if err := remote.Write(tagRef, sigs, opts...); err != nil {
-		return "", fmt.Errorf("pushing the signature of %s@%s: %w", repository, digest, err)
+		return Signed{}, fmt.Errorf("pushing the signature of %s@%s: %w", repository, digest, err)
 	}
 	d, err := sigs.Digest()
 	if err != nil {
-		return "", err
+		return Signed{}, err
 	}
-	return d.String(), nil
+	return Signed{Image: d.String(), Signature: encoded}, nil
+}
+
+// Unsign removes the given signatures (as Signed.Signature) of
+// repository@digest from its signature image, keeping other signers';
+// with none left, the signature image goes. Signatures already gone are
+// no error.
+func Unsign(ctx context.Context, reg Registry, repository, digest string, signatures []string) error {
+	tagRef, err := reg.Reference(ctx, repository+":"+sigTag(digest))
+	if err != nil {
+		return err
+	}
+	opts := reg.RemoteOptions(ctx)
+	defer lockTag(tagRef.String())()
+	sigs, err := remote.Image(tagRef, opts...)
+	if isNotFound(err) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("reading the signatures of %s@%s: %w", repository, digest, err)
+	}
+	drop := map[string]bool{}
+	for _, s := range signatures {
+		drop[s] = true
+	}
+	m, err := sigs.Manifest()
+	if err != nil {
+		return err
+	}
+	layers, err := sigs.Layers()
+	if err != nil {
+		return err
+	}
+	kept := mutate.MediaType(empty.Image, types.OCIManifestSchema1)
+	kept = mutate.ConfigMediaType(kept, types.OCIConfigJSON)
+	n := 0
+	for i, l := range layers {
+		if i < len(m.Layers) && drop[m.Layers[i].Annotations[AnnotationSignature]] {
+			continue
+		}
+		add := mutate.Addendum{Layer: l}
+		if i < len(m.Layers) {
+			add.MediaType, add.Annotations = m.Layers[i].MediaType, m.Layers[i].Annotations
+		}
+		if kept, err = mutate.Append(kept, add); err != nil {
+			return err
+		}
+		n++
+	}
+	if n == len(layers) {
+		return nil
+	}
+	if n > 0 {
+		if err := remote.Write(tagRef, kept, opts...); err != nil {
+			return fmt.Errorf("rewriting the signatures of %s@%s: %w", repository, digest, err)
+		}
+		return nil
+	}
+	old, err := sigs.Digest()
+	if err != nil {
+		return err
+	}
+	// The tag first where the registry deletes tags, then the image.
+	if err := remote.Delete(tagRef, opts...); err != nil && !isNotFound(err) && !tagDeleteRefused(err) {
+		return fmt.Errorf("removing %s: %w", tagRef, err)
+	}
+	if err := remote.Delete(tagRef.Context().Digest(old.String()), opts...); err != nil && !isNotFound(err) {
+		return fmt.Errorf("removing the signature image of %s@%s: %w", repository, digest, err)
+	}
+	return nil
+}
+
+// tagDeleteRefused says a registry does not delete tags (the OCI
+// distribution spec lets it answer 400 or 405).
+func tagDeleteRefused(err error) bool {
+	var terr *transport.Error
+	return errors.As(err, &terr) && (terr.StatusCode == 400 || terr.StatusCode == 405)
 }
 
 func isNotFound(err error) bool {
@@ -123,17 +212,18 @@ func isNotFound(err error) bool {
 	return errors.As(err, &terr) && terr.StatusCode == 404
 }
 
-// signedBy finds a signature of repository@digest by v's key among the
-// .sig image's layers, and returns the image's digest when there is one.
-func signedBy(sigs v1.Image, repository, digest string, v signature.Verifier) (string, bool) {
-	if _, err := verifyLayers(sigs, digest, v); err != nil {
-		return "", false
+// signedBy finds a signature of digest by v's key among the .sig
+// image's layers.
+func signedBy(sigs v1.Image, digest string, v signature.Verifier) (Signed, bool) {
+	_, sig, err := verifyLayers(sigs, digest, v)
+	if err != nil {
+		return Signed{}, false
 	}
 	d, err := sigs.Digest()
 	if err != nil {
-		return "", false
+		return Signed{}, false
 	}
-	return d.String(), true
+	return Signed{Image: d.String(), Signature: sig}, true
 }
 
 // Verified is what Verify found.
@@ -166,7 +256,7 @@ func Verify(ctx context.Context, reg Registry, repository, digest string, v sign
 	if err != nil {
 		return Verified{}, fmt.Errorf("reading the signatures of %s@%s: %w", repository, digest, err)
 	}
-	body, err := verifyLayers(sigs, digest, v)
+	body, _, err := verifyLayers(sigs, digest, v)
 	if err != nil {
 		return Verified{}, fmt.Errorf("%s@%s: %w", repository, digest, err)
 	}
@@ -178,18 +268,18 @@ func Verify(ctx context.Context, reg Registry, repository, digest string, v sign
 }
 
 // verifyLayers returns the first payload among the signature layers that
-// verifies with v and names digest.
-func verifyLayers(sigs v1.Image, digest string, v signature.Verifier) ([]byte, error) {
+// verifies with v and names digest, and its signature.
+func verifyLayers(sigs v1.Image, digest string, v signature.Verifier) ([]byte, string, error) {
 	m, err := sigs.Manifest()
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	layers, err := sigs.Layers()
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	if len(layers) == 0 {
-		return nil, ErrNotSigned
+		return nil, "", ErrNotSigned
 	}
 	for i, l := range layers {
 		if i >= len(m.Layers) {
@@ -201,12 +291,12 @@ func verifyLayers(sigs v1.Image, digest string, v signature.Verifier) ([]byte, e
 		}
 		rc, err := l.Compressed()
 		if err != nil {
-			return nil, err
+			return nil, "", err
 		}
 		body, err := io.ReadAll(io.LimitReader(rc, 1<<20))
 		rc.Close()
 		if err != nil {
-			return nil, err
+			return nil, "", err
 		}
 		if v.VerifySignature(bytes.NewReader(sig), bytes.NewReader(body)) != nil {
 			continue
@@ -215,7 +305,7 @@ func verifyLayers(sigs v1.Image, digest string, v signature.Verifier) ([]byte, e
 		if json.Unmarshal(body, &p) != nil || p.Critical.Image.DockerManifestDigest != digest || p.Critical.Type != payloadType {
 			continue
 		}
-		return body, nil
+		return body, m.Layers[i].Annotations[AnnotationSignature], nil
 	}
-	return nil, ErrNoValidSignature
+	return nil, "", ErrNoValidSignature
 }

@@ -3,6 +3,7 @@ package signing
 import (
 	"context"
 	"crypto/ecdsa"
+	"crypto/ed25519"
 	"crypto/elliptic"
 	"crypto/rand"
 	"errors"
@@ -77,10 +78,11 @@ func TestSignAndVerify(t *testing.T) {
 	if _, err := LoadPrivateKey(keyPEM, []byte("wrong")); !errors.Is(err, ErrWrongPassword) {
 		t.Fatalf("a wrong password gave %v", err)
 	}
-	sigImage, err := Sign(ctx, c, repo, a, sv)
+	signed, err := Sign(ctx, c, repo, a, sv)
 	if err != nil {
 		t.Fatal(err)
 	}
+	sigImage := signed.Image
 	pubPEM, err := PublicKeyPEM(sv)
 	if err != nil {
 		t.Fatal(err)
@@ -107,12 +109,12 @@ func TestSignAndVerify(t *testing.T) {
 	}
 	// Signing again with the same key keeps the signature.
 	again, err := Sign(ctx, c, repo, a, sv)
-	if err != nil || again != sigImage {
+	if err != nil || again != signed {
 		t.Errorf("signing again gave %s (%v), want the same signature image %s", again, err, sigImage)
 	}
 	// A second signer is added beside the first: both verify.
 	second, err := Sign(ctx, c, repo, a, other)
-	if err != nil || second == sigImage {
+	if err != nil || second.Image == sigImage {
 		t.Fatalf("second signer: %s, %v", second, err)
 	}
 	for _, v := range []signature.Verifier{pub, other} {
@@ -142,5 +144,79 @@ func TestLoadPrivateKeyRejectsOtherPEM(t *testing.T) {
 	}
 	if _, err := LoadPrivateKey([]byte("not a key"), nil); err == nil {
 		t.Error("garbage accepted")
+	}
+}
+
+// TestUnsignKeepsOtherSigners removes this key's signature from an image
+// another key signed too: the other still verifies, ours no longer; with
+// nothing left the signature image goes.
+func TestUnsignKeepsOtherSigners(t *testing.T) {
+	ctx := context.Background()
+	c, host := testRegistry(t)
+	repo := clusterRegistry + "/app"
+	d := pushRandom(t, host, "app:a")
+	_, ours := newKey(t, "a")
+	_, theirs := newKey(t, "b")
+	mine, err := Sign(ctx, c, repo, d, ours)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Sign(ctx, c, repo, d, theirs); err != nil {
+		t.Fatal(err)
+	}
+	if err := Unsign(ctx, c, repo, d, []string{mine.Signature}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Verify(ctx, c, repo, d, ours); err == nil {
+		t.Error("our signature still verifies after Unsign")
+	}
+	if _, err := Verify(ctx, c, repo, d, theirs); err != nil {
+		t.Errorf("the other signer's signature is gone: %v", err)
+	}
+	again, err := Sign(ctx, c, repo, d, ours)
+	if err != nil {
+		t.Fatal(err)
+	}
+	theirsSigned, _ := Sign(ctx, c, repo, d, theirs)
+	if err := Unsign(ctx, c, repo, d, []string{again.Signature, theirsSigned.Signature}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Verify(ctx, c, repo, d, theirs); !errors.Is(err, ErrNotSigned) {
+		t.Errorf("with every signature removed: %v, want no signature image", err)
+	}
+	if err := Unsign(ctx, c, repo, d, []string{again.Signature}); err != nil {
+		t.Errorf("unsigning what is gone: %v", err)
+	}
+}
+
+// TestEd25519AsCosignSigns signs with an Ed25519 key, which cosign uses
+// prehashed (Ed25519ph), and verifies with the public key alone.
+func TestEd25519AsCosignSigns(t *testing.T) {
+	ctx := context.Background()
+	c, host := testRegistry(t)
+	repo := clusterRegistry + "/app"
+	d := pushRandom(t, host, "app:a")
+	_, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyPEM, err := EncryptPrivateKey(priv, []byte("pw"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sv, err := LoadPrivateKey(keyPEM, []byte("pw"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Sign(ctx, c, repo, d, sv); err != nil {
+		t.Fatal(err)
+	}
+	pubPEM, _ := PublicKeyPEM(sv)
+	pub, err := LoadPublicKey(pubPEM)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Verify(ctx, c, repo, d, pub); err != nil {
+		t.Fatal(err)
 	}
 }
