@@ -141,9 +141,20 @@ func (c *HashCache) HashWithStats(ctx context.Context, s Source) (Summary, HashS
 	if err != nil {
 		return Summary{}, HashStats{}, err
 	}
-	files := map[string]fileRecord{}
+	// The records of files this walk did not see stay: another source
+	// of the same directory (another Dockerfile, other ignore rules)
+	// reads them, and a record is only used while the file's stat
+	// matches it.
+	files := make(map[string]fileRecord, len(rec.Files)+len(entries))
+	for name, r := range rec.Files {
+		files[name] = r
+	}
 	for _, e := range entries {
-		if d, ok := digests[e.name]; ok && e.stat != nil && settledStat(*e.stat, settled) {
+		if e.stat == nil {
+			continue
+		}
+		delete(files, e.name)
+		if d, ok := digests[e.name]; ok && settledStat(*e.stat, settled) {
 			files[e.name] = fileRecord{Stat: *e.stat, SHA256: d}
 		}
 	}

@@ -7,6 +7,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/listvalidator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/setvalidator"
+	"github.com/hashicorp/terraform-plugin-framework-validators/objectvalidator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/attr"
 	"github.com/hashicorp/terraform-plugin-framework/path"
@@ -447,6 +448,9 @@ func (r *imageResource) Schema(ctx context.Context, _ resource.SchemaRequest, re
 				},
 			},
 			"signing": schema.SingleNestedBlock{
+				// A block's attributes cannot be Required without requiring
+				// the block: key_secret is required when the block is set.
+				Validators: []validator.Object{objectvalidator.AlsoRequires(path.MatchRelative().AtName("key_secret"))},
 				MarkdownDescription: "Signs the image, its SBOM and its provenance with a key the cluster holds, in process and cosign-compatible: " +
 					"`cosign verify --key cosign.pub --insecure-ignore-tlog` accepts the image (signatures are stored as cosign stores them, in " +
 					"`<repository>:sha256-<hex>.sig`, beside any other signer's). No transparency log is used (air-gapped clusters cannot reach " +
@@ -455,7 +459,7 @@ func (r *imageResource) Schema(ctx context.Context, _ resource.SchemaRequest, re
 					"`onesbuild_image_verification` data source.",
 				Attributes: map[string]schema.Attribute{
 					"key_secret": schema.StringAttribute{
-						Required: true, Validators: []validator.String{stringvalidator.LengthAtLeast(1)},
+						Optional: true, Validators: []validator.String{stringvalidator.LengthAtLeast(1)},
 						MarkdownDescription: "Name of a Secret in the build namespace holding a cosign private key under `cosign.key` and its " +
 							"password under `cosign.password`, as `cosign generate-key-pair k8s://<namespace>/<name>` writes it. The provider's " +
 							"identity needs `get` on it.",
