@@ -2,6 +2,7 @@ package build
 
 import (
 	"fmt"
+	"sort"
 	"strings"
 )
 
@@ -154,3 +155,13 @@ func (f *Failure) Error() string {
 }
 
 func (f *Failure) Unwrap() error { return f.Err }
+
+// Reasons lists every failure reason, for callers that word each one.
+func Reasons() []FailureReason {
+	out := make([]FailureReason, 0, len(reasonPhrases))
+	for r := range reasonPhrases {
+		out = append(out, r)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
+	return out
+}

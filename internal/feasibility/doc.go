@@ -28,8 +28,13 @@
 //     parallel builds
 //   - cold.go: what makes a cold run cold (a fresh base name, nodes
 //     cleared of images)
-//   - direct_scenarios.go: the direct executor and the floor
+//   - direct_scenarios.go: the direct executor (plain, and with an SBOM,
+//     provenance and signatures attached) and the floor
+//   - platform_scenarios.go: the study's image for two platforms, with
+//     either executor
 //   - apply_scenarios.go: terraform apply through the provider
+//   - monorepo_scenarios.go: a hundred services and more in one
+//     configuration, planned and applied as a monorepo would
 //   - peaks.go: the executor's CPU and memory peaks, from the cgroup or
 //     the kubelet
 //   - cgroup.go: the sampler run on a node and the parser of its output

@@ -92,6 +92,10 @@ var buildAdvice = map[build.FailureReason]struct {
 	build.ReasonBaseImage: {"Base Image Not Available", "",
 		"The base image named in FROM could not be read from its registry. Check the name and tag, and that the registry is reachable from this machine " +
 			"(registry_hosts, insecure_registries and the registry credentials in the provider block)."},
+	build.ReasonRegistryTransient: {"Registry Unavailable During The Build", "",
+		"The registry failed for a moment while Kaniko downloaded the base or pushed (refused, reset, a 5xx, a timeout), and again when the build " +
+			"was retried once. Check that the registry is up and reachable from the cluster, then apply again; push_retry and image_download_retry " +
+			"in the provider block make Kaniko itself wait longer."},
 	build.ReasonRegistry: {"Registry Request Failed", "",
 		"A request to the registry failed while the image was assembled or pushed. Check that the registry is reachable from this machine " +
 			"(registry_hosts in the provider block) and accepts pushes with the configured credentials, then apply again."},

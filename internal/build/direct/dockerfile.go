@@ -45,8 +45,8 @@ type Plan struct {
 	Base string
 	// Commands are the stage's instructions, in order.
 	Commands []instructions.Command
-	// Args are the build arguments in effect: the values given, for the
-	// ARGs the Dockerfile declares (meta ARGs before FROM included).
+	// metaArgs are the build arguments in effect: the values given, for
+	// the ARGs the Dockerfile declares (meta ARGs before FROM included).
 	metaArgs map[string]string
 	// metaSet are the meta ARGs with a value (a default or a given one):
 	// an ARG in the stage takes its value from them, else from Kaniko's
