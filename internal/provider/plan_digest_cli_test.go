@@ -9,7 +9,6 @@ import (
 	"encoding/json"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -18,12 +17,13 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/providerserver"
 	"github.com/hashicorp/terraform-plugin-go/tfprotov6"
 	"github.com/hashicorp/terraform-plugin-sdk/v2/plugin"
+
+	"github.com/onesbuild/terraform-provider-onesbuild/internal/tfcli"
 )
 
 type savedPlanCLI struct {
-	t   *testing.T
-	dir string
-	env []string
+	t *testing.T
+	d *tfcli.Dir
 }
 
 func serveSavedPlanCLI(t *testing.T, e *testEnv) *savedPlanCLI {
@@ -37,32 +37,43 @@ func serveSavedPlanCLI(t *testing.T, e *testEnv) *savedPlanCLI {
 		GRPCProviderV6Func:  func() tfprotov6.ProviderServer { return srv },
 		Logger:              hclog.New(&hclog.LoggerOptions{Output: io.Discard}),
 		NoLogOutputOverride: true,
-		ProviderAddr:        "registry.terraform.io/hashicorp/onesbuild",
+		ProviderAddr:        providerAddress(),
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { cancel(); <-closeCh })
-	reattach, _ := json.Marshal(map[string]any{"registry.terraform.io/hashicorp/onesbuild": map[string]any{
+	reattach, _ := json.Marshal(map[string]any{providerAddress(): map[string]any{
 		"Protocol": cfg.Protocol, "ProtocolVersion": cfg.ProtocolVersion, "Pid": cfg.Pid, "Test": cfg.Test,
 		"Addr": map[string]string{"Network": cfg.Addr.Network, "String": cfg.Addr.String},
 	}})
-	dir := t.TempDir()
-	tf := &savedPlanCLI{t: t, dir: dir, env: append(os.Environ(), "TF_REATTACH_PROVIDERS="+string(reattach), "TF_IN_AUTOMATION=1", "CHECKPOINT_DISABLE=1", "TF_CLI_CONFIG_FILE=/dev/null")}
-	return tf
+	cli := os.Getenv("TF_ACC_TERRAFORM_PATH")
+	if cli == "" {
+		cli = "terraform"
+	}
+	return &savedPlanCLI{t: t, d: &tfcli.Dir{CLI: cli, Path: t.TempDir(), ConfigFile: "/dev/null",
+		Env: []string{"TF_REATTACH_PROVIDERS=" + string(reattach), "CHECKPOINT_DISABLE=1"}}}
+}
+
+// providerAddress is the provider's address for the CLI the tests run
+// (OpenTofu names providers under its own registry host).
+func providerAddress() string {
+	host := os.Getenv("TF_ACC_PROVIDER_HOST")
+	if host == "" {
+		host = "registry.terraform.io"
+	}
+	return host + "/hashicorp/onesbuild"
 }
 
 func (tf *savedPlanCLI) write(config string) {
-	if err := os.WriteFile(filepath.Join(tf.dir, "main.tf"), []byte(config), 0o644); err != nil {
+	if err := tf.d.Write(config); err != nil {
 		tf.t.Fatal(err)
 	}
 }
 
 func (tf *savedPlanCLI) run(args ...string) (string, error) {
-	cmd := exec.Command("terraform", append(args[:1:1], append([]string{"-no-color"}, args[1:]...)...)...)
-	cmd.Dir, cmd.Env = tf.dir, tf.env
-	out, err := cmd.CombinedOutput()
-	tf.t.Logf("$ terraform %s\n%s", strings.Join(args, " "), trimOutput(string(out)))
+	out, err := tf.d.Run(context.Background(), append(args[:1:1], append([]string{"-no-color"}, args[1:]...)...)...)
+	tf.t.Logf("$ %s %s\n%s", filepath.Base(tf.d.CLI), strings.Join(args, " "), trimOutput(string(out)))
 	return string(out), err
 }
 
@@ -82,9 +93,7 @@ func trimOutput(s string) string {
 }
 
 func (tf *savedPlanCLI) planned(planfile, attr string) string {
-	cmd := exec.Command("terraform", "show", "-json", planfile)
-	cmd.Dir, cmd.Env = tf.dir, tf.env
-	raw, err := cmd.Output()
+	raw, err := tf.d.Run(context.Background(), "show", "-json", planfile)
 	if err != nil {
 		tf.t.Fatal(err)
 	}
@@ -108,9 +117,7 @@ func (tf *savedPlanCLI) planned(planfile, attr string) string {
 }
 
 func (tf *savedPlanCLI) state(attr string) string {
-	cmd := exec.Command("terraform", "state", "show", "-no-color", "onesbuild_image.app")
-	cmd.Dir, cmd.Env = tf.dir, tf.env
-	raw, err := cmd.Output()
+	raw, err := tf.d.Run(context.Background(), "state", "show", "-no-color", "onesbuild_image.app")
 	if err != nil {
 		tf.t.Fatal(err)
 	}

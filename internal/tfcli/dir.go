@@ -20,6 +20,9 @@ type Dir struct {
 	// ConfigFile is the CLI configuration, given as TF_CLI_CONFIG_FILE
 	// (see WriteDevOverrides); "" leaves the environment's.
 	ConfigFile string
+	// Env is added to the environment, for example
+	// TF_REATTACH_PROVIDERS for a provider served by the caller.
+	Env []string
 }
 
 // Write replaces the directory's configuration, main.tf.
@@ -36,6 +39,7 @@ func (d *Dir) Run(ctx context.Context, args ...string) ([]byte, error) {
 	if d.ConfigFile != "" {
 		cmd.Env = append(cmd.Env, "TF_CLI_CONFIG_FILE="+d.ConfigFile)
 	}
+	cmd.Env = append(cmd.Env, d.Env...)
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		return out, &Error{CLI: d.CLI, Args: args, Output: out, Err: err}

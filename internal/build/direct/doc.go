@@ -19,5 +19,8 @@
 // instructions performed on the base's config and file tree), fs.go (a
 // model of the image's file tree), copy.go (COPY and WORKDIR as Kaniko
 // performs them), layer.go (deterministic layer archives), baseindex.go
-// (the base image's file metadata, cached by digest), push.go.
+// (the base image's file metadata, cached by digest), platform.go (the
+// target and build platforms, and Kaniko's predefined platform
+// arguments), layercache.go (layers computed at plan, kept for apply),
+// push.go.
 package direct

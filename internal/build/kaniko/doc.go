@@ -12,7 +12,12 @@
 // watch.go (the state machine that follows the pod), upload.go (the
 // context stream), logs.go (the log follower, Kaniko's phases from its
 // log, the log tail), base_digest.go (RecordBaseDigest, the base image
-// Kaniko does not report).
+// Kaniko does not report), platforms.go (MultiPlatform: one build per
+// platform, on nodes of that platform, and the index), lifecycle.go (the
+// pod's life around the build: quota waits, ambiguous creates, the
+// heartbeat, leftovers of killed providers), context_secret.go (the
+// per-build Secret of a presigned context URL), transient.go (registry
+// failures recognised in Kaniko's log).
 //
 // The package knows nothing about Terraform. The clientset, the attacher
 // and the logger are passed in, so everything but the attach stream is
