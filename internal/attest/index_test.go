@@ -4,6 +4,8 @@ import (
 	"archive/tar"
 	"bytes"
 	"context"
+	"crypto/sha1"
+	"encoding/hex"
 	"testing"
 
 	"github.com/google/go-containerregistry/pkg/name"
@@ -14,6 +16,7 @@ import (
 	spdxjson "github.com/spdx/tools-golang/json"
 
 	"github.com/onesbuild/terraform-provider-onesbuild/internal/imagefs/imagefstest"
+	"github.com/onesbuild/terraform-provider-onesbuild/internal/registry"
 )
 
 // TestAttachToAnIndex attaches to a two-platform index: the index gets
@@ -78,5 +81,40 @@ func TestAttachToAnIndex(t *testing.T) {
 	}
 	if len(doc.Files) != 2 {
 		t.Errorf("the index's SBOM lists %d files, want one per platform", len(doc.Files))
+	}
+}
+
+// TestSBOMRefersToTheBasesOwnSBOM attaches an SBOM to the base first:
+// the image's SBOM then names it as an external document, by namespace
+// and SHA-1, and relates the base package to it.
+func TestSBOMRefersToTheBasesOwnSBOM(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t, false)
+	baseDoc, _, err := SBOM(FormatSPDX, SBOMInput{Image: Image{Repository: f.base, Digest: f.baseDigest}, Tool: "the base's builder"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.client.Attach(ctx, f.base, f.baseDigest, registry.Artifact{ArtifactType: MediaTypeSPDX, Content: baseDoc}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := Attach(ctx, f.client, f.request(FormatSPDX, ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc, err := spdxjson.Read(bytes.NewReader(f.fetch(t, got.SBOM).Content))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := sha1.Sum(baseDoc)
+	if len(doc.ExternalDocumentReferences) != 1 || doc.ExternalDocumentReferences[0].URI != "https://onesbuild.invalid/spdx/"+f.base+"@"+f.baseDigest ||
+		doc.ExternalDocumentReferences[0].Checksum.Value != hex.EncodeToString(sum[:]) {
+		t.Fatalf("external documents %+v", doc.ExternalDocumentReferences)
+	}
+	related := false
+	for _, r := range doc.Relationships {
+		related = related || (r.Relationship == "DESCRIBED_BY" && r.RefB.DocumentRefID == "Base")
+	}
+	if !related {
+		t.Error("the base package is not DESCRIBED_BY the base's SBOM")
 	}
 }
