@@ -2,9 +2,11 @@ package provider
 
 import (
 	"context"
+	"errors"
 	"encoding/json"
 	"fmt"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework/diag"
@@ -245,7 +247,19 @@ func (r *imageResource) attach(ctx context.Context, m *imageResourceModel, prior
 	}
 	signed := m.SignatureDigest.IsUnknown() || m.SignatureDigest.IsNull()
 	if m.SignatureDigest.IsUnknown() && !diags.HasError() {
-		made.All = append(made.All, r.sign(ctx, m, made, diags)...)
+		// The image and every document it keeps: those just made, and
+		// the recorded ones of kinds not written again (an index's
+		// platform images have theirs).
+		subjects := []string{m.Digest.ValueString()}
+		for _, a := range made.All {
+			subjects = append(subjects, a.Digest)
+		}
+		for _, a := range records {
+			if (a.Kind == attest.KindSBOM && !sbom && !m.SBOMDigest.IsNull()) || (a.Kind == attest.KindProvenance && !provenance && !m.ProvenanceDigest.IsNull()) {
+				subjects = append(subjects, a.Digest)
+			}
+		}
+		made.All = append(made.All, r.sign(ctx, m, subjects, diags)...)
 	}
 	if diags.HasError() {
 		// Nothing old goes when the new did not all arrive: a failed
@@ -330,22 +344,52 @@ func (r *imageResource) detach(ctx context.Context, repo string, list []registry
 	return r.p.registry.DeleteAttachments(ctx, repo, docs)
 }
 
-// readAttachments checks that the attachments in state are still in the
-// registry; one deleted out of band is forgotten, so the next plan
-// attaches it again in place.
-func (r *imageResource) readAttachments(ctx context.Context, state *imageResourceModel, diags *diag.Diagnostics) {
+// readAttachments checks that the attachments are still in the
+// registry: the ones in state, and those recorded for the platform
+// images of an index and the signatures of the documents. A kind with
+// one missing is forgotten, so the next plan writes it again in place.
+func (r *imageResource) readAttachments(ctx context.Context, state *imageResourceModel, records []registry.Attachment, diags *diag.Diagnostics) {
 	repo := state.Repository.ValueString()
-	for _, a := range []*types.String{&state.SBOMDigest, &state.ProvenanceDigest, &state.SignatureDigest} {
+	missing := map[string]bool{}
+	for kind, a := range map[string]*types.String{attest.KindSBOM: &state.SBOMDigest, attest.KindProvenance: &state.ProvenanceDigest, kindSignature: &state.SignatureDigest} {
 		if a.IsNull() || a.IsUnknown() || a.ValueString() == "" {
 			continue
 		}
 		ok, err := r.p.registry.Exists(ctx, repo, a.ValueString())
-		switch {
-		case err != nil:
+		if err != nil {
 			addRegistryWarning(diags, r.p.registry, repo, err)
 			return
-		case !ok:
-			tflog.Warn(ctx, "an attachment is no longer in the registry; the next apply attaches it again", map[string]any{"digest": a.ValueString()})
+		}
+		missing[kind] = !ok
+	}
+	for _, rec := range records {
+		if missing[rec.Kind] {
+			continue
+		}
+		var ok bool
+		var err error
+		if rec.Kind == kindSignature {
+			// The signature image's digest changes as signers come; what
+			// must stay is its tag.
+			_, err = r.p.registry.ResolveTag(ctx, repo, strings.Replace(rec.Subject, ":", "-", 1)+".sig")
+			ok = err == nil
+			if errors.Is(err, registry.ErrNotFound) {
+				err = nil
+			}
+		} else {
+			ok, err = r.p.registry.Exists(ctx, repo, rec.Digest)
+		}
+		if err != nil {
+			addRegistryWarning(diags, r.p.registry, repo, err)
+			return
+		}
+		if !ok {
+			missing[rec.Kind] = true
+		}
+	}
+	for kind, a := range map[string]*types.String{attest.KindSBOM: &state.SBOMDigest, attest.KindProvenance: &state.ProvenanceDigest, kindSignature: &state.SignatureDigest} {
+		if missing[kind] {
+			tflog.Warn(ctx, "an attachment is no longer in the registry; the next apply attaches it again", map[string]any{"kind": kind, "digest": a.ValueString()})
 			*a = types.StringNull()
 		}
 	}
@@ -353,10 +397,10 @@ func (r *imageResource) readAttachments(ctx context.Context, state *imageResourc
 
 var _ attest.Registry = (*registry.Client)(nil)
 
-// sign signs the image and its attachments (those just made and those
-// in m) with the key of the signing Secret. The key is read from the
+// sign signs subjects, the image first, with the key of the signing
+// Secret. The key is read from the
 // cluster for this and kept nowhere: not in state, plans or logs.
-func (r *imageResource) sign(ctx context.Context, m *imageResourceModel, made attest.Attached, diags *diag.Diagnostics) []registry.Attachment {
+func (r *imageResource) sign(ctx context.Context, m *imageResourceModel, subjects []string, diags *diag.Diagnostics) []registry.Attachment {
 	secretName, namespace := m.signingSecret(), m.Namespace.ValueString()
 	client, _, err := r.p.cluster.Clients()
 	var data map[string][]byte
@@ -379,15 +423,6 @@ func (r *imageResource) sign(ctx context.Context, m *imageResourceModel, made at
 		return nil
 	}
 	repo := m.Repository.ValueString()
-	subjects := []string{m.Digest.ValueString()}
-	for _, d := range []types.String{m.SBOMDigest, m.ProvenanceDigest} {
-		if !d.IsNull() && !d.IsUnknown() && d.ValueString() != "" {
-			subjects = append(subjects, d.ValueString())
-		}
-	}
-	for _, a := range made.All {
-		subjects = append(subjects, a.Digest)
-	}
 	seen := map[string]bool{}
 	var out []registry.Attachment
 	for i, subject := range subjects {

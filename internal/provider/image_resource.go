@@ -422,7 +422,7 @@ func (r *imageResource) Read(ctx context.Context, req resource.ReadRequest, resp
 		state.ImageSizeBytes = types.Int64Value(total)
 		_, state.PlatformSizes = platformMaps(digests, sizes)
 	}
-	r.readAttachments(ctx, &state, &resp.Diagnostics)
+	r.readAttachments(ctx, &state, readAttachmentRecords(ctx, req.Private), &resp.Diagnostics)
 	tags, _ := listStrings(state.Tags)
 	var kept []string
 	for _, tag := range tags {
