@@ -68,7 +68,28 @@ Architecture: amd64
 Version: 12.4+deb12u11
 `
 
+// newFixture's /app/server is a small stand-in executable;
+// newGoFixture's is this test's own binary, whose Go build information
+// the SBOM reads (tens of MB, slow under the race detector).
 func newFixture(t *testing.T, referrers bool) *fixture {
+	t.Helper()
+	return makeFixture(t, referrers, []byte("\x7fELF stand-in executable"))
+}
+
+func newGoFixture(t *testing.T, referrers bool) *fixture {
+	t.Helper()
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	binary, err := os.ReadFile(exe)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return makeFixture(t, referrers, binary)
+}
+
+func makeFixture(t *testing.T, referrers bool, binary []byte) *fixture {
 	t.Helper()
 	srv := httptest.NewServer(ggcrregistry.New(ggcrregistry.WithReferrersSupport(referrers), ggcrregistry.Logger(log.New(io.Discard, "", 0))))
 	t.Cleanup(srv.Close)
@@ -92,13 +113,7 @@ func newFixture(t *testing.T, referrers bool) *fixture {
 	baseImg, _ = mutate.ConfigFile(baseImg, cfg)
 	f.baseDigest = f.push(t, "base:v1", baseImg)
 
-	exe, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if f.binary, err = os.ReadFile(exe); err != nil {
-		t.Fatal(err)
-	}
+	f.binary = binary
 	added := imagefstest.Layer(t, dir("app/"), reg("app/server", string(f.binary), 0o755), reg("app/message.txt", "Hello World\n", 0o644),
 		reg("app/run.sh", "#!/bin/sh\nexec /app/server\n", 0o755),
 		imagefstest.Entry{Header: tar.Header{Name: "app/current", Typeflag: tar.TypeSymlink, Linkname: "server", Mode: 0o777}},
@@ -149,7 +164,7 @@ func TestAttachSPDXAndProvenance(t *testing.T) {
 	for _, referrers := range []bool{true, false} {
 		t.Run(fmt.Sprintf("referrers API %v", referrers), func(t *testing.T) {
 			ctx := context.Background()
-			f := newFixture(t, referrers)
+			f := newGoFixture(t, referrers)
 			got, err := Attach(ctx, f.client, f.request(FormatSPDX, ProvenanceMin))
 			if err != nil {
 				t.Fatal(err)
