@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"sort"
+	"sync"
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -86,67 +87,108 @@ func Attach(ctx context.Context, reg Registry, req Request) (Attached, error) {
 		return out, err
 	}
 	image := Image{Repository: req.Repository, Digest: req.Digest, Created: created}
-	base := baseOf(ctx, reg, req)
+	// The two documents are independent: written and attached side by
+	// side (most of the time is the registry's round trips).
+	var sbomOut, provOut Attached
+	var sbomErr, provErr error
+	var wg sync.WaitGroup
 	if req.SBOMFormat != "" {
-		mediaType := MediaTypeSPDX
-		if req.SBOMFormat == FormatCycloneDX {
-			mediaType = MediaTypeCycloneDX
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sbomOut, sbomErr = attachSBOM(ctx, reg, req, image, images)
+		}()
+	}
+	if req.ProvenanceMode != "" {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			provOut, provErr = attachProvenance(ctx, reg, req, image, images)
+		}()
+	}
+	wg.Wait()
+	out.SBOM, out.Provenance = sbomOut.SBOM, provOut.Provenance
+	out.All = append(append(out.All, sbomOut.All...), provOut.All...)
+	for p, a := range sbomOut.Platforms {
+		out.set(p, func(o *Attached) { o.SBOM = a.SBOM })
+	}
+	for p, a := range provOut.Platforms {
+		out.set(p, func(o *Attached) { o.Provenance = a.Provenance })
+	}
+	if sbomErr != nil {
+		return out, sbomErr
+	}
+	return out, provErr
+}
+
+// attachSBOM writes the SBOM of every image and attaches it to the image
+// (an index gets one of all its platforms, each platform image its own).
+func attachSBOM(ctx context.Context, reg Registry, req Request, image Image, images []platformImage) (Attached, error) {
+	var out Attached
+	mediaType := MediaTypeSPDX
+	if req.SBOMFormat == FormatCycloneDX {
+		mediaType = MediaTypeCycloneDX
+	}
+	base := baseOf(req)
+	if base != nil {
+		base.SBOM = baseSBOM(ctx, reg, repositoryOf(req.BaseRef), req.BaseDigest, mediaType)
+	}
+	var all []Contents
+	for _, pi := range images {
+		c, err := contentsOf(ctx, reg, pi, req)
+		if err != nil {
+			return out, err
 		}
-		if base != nil {
-			base.SBOM = baseSBOM(ctx, reg, repositoryOf(req.BaseRef), req.BaseDigest, mediaType)
-		}
-		var all []Contents
-		for _, pi := range images {
-			c, err := contentsOf(ctx, reg, pi, req)
+		all = append(all, c)
+	}
+	raw, mt, err := SBOM(req.SBOMFormat, SBOMInput{Image: image, Base: base, Platforms: all, Tool: req.Tool})
+	if err != nil {
+		return out, err
+	}
+	if out.SBOM, err = reg.Attach(ctx, req.Repository, req.Digest, registry.Artifact{ArtifactType: mt, Content: raw}); err != nil {
+		return out, fmt.Errorf("attaching the SBOM: %w", err)
+	}
+	out.All = append(out.All, registry.Attachment{Subject: req.Digest, Digest: out.SBOM, Kind: KindSBOM})
+	if len(images) > 1 {
+		for i, pi := range images {
+			raw, mt, err := SBOM(req.SBOMFormat, SBOMInput{Image: Image{Repository: req.Repository, Digest: pi.digest, Created: image.Created}, Base: base, Platforms: all[i : i+1], Tool: req.Tool})
 			if err != nil {
 				return out, err
 			}
-			all = append(all, c)
-		}
-		raw, mt, err := SBOM(req.SBOMFormat, SBOMInput{Image: image, Base: base, Platforms: all, Tool: req.Tool})
-		if err != nil {
-			return out, err
-		}
-		if out.SBOM, err = reg.Attach(ctx, req.Repository, req.Digest, registry.Artifact{ArtifactType: mt, Content: raw}); err != nil {
-			return out, fmt.Errorf("attaching the SBOM: %w", err)
-		}
-		out.All = append(out.All, registry.Attachment{Subject: req.Digest, Digest: out.SBOM, Kind: KindSBOM})
-		if len(images) > 1 {
-			for i, pi := range images {
-				raw, mt, err := SBOM(req.SBOMFormat, SBOMInput{Image: Image{Repository: req.Repository, Digest: pi.digest, Created: created}, Base: base, Platforms: all[i : i+1], Tool: req.Tool})
-				if err != nil {
-					return out, err
-				}
-				d, err := reg.Attach(ctx, req.Repository, pi.digest, registry.Artifact{ArtifactType: mt, Content: raw})
-				if err != nil {
-					return out, fmt.Errorf("attaching the SBOM of %s: %w", pi.platform, err)
-				}
-				out.set(pi.platform, func(a *Attached) { a.SBOM = d })
-				out.All = append(out.All, registry.Attachment{Subject: pi.digest, Digest: d, Kind: KindSBOM})
+			d, err := reg.Attach(ctx, req.Repository, pi.digest, registry.Artifact{ArtifactType: mt, Content: raw})
+			if err != nil {
+				return out, fmt.Errorf("attaching the SBOM of %s: %w", pi.platform, err)
 			}
+			out.set(pi.platform, func(a *Attached) { a.SBOM = d })
+			out.All = append(out.All, registry.Attachment{Subject: pi.digest, Digest: d, Kind: KindSBOM})
 		}
 	}
-	if req.ProvenanceMode != "" {
-		in := req.Provenance
-		in.Mode, in.Image, in.PlatformDigests, in.Base = req.ProvenanceMode, image, req.PlatformDigests, base
-		raw, err := Provenance(in)
-		if err != nil {
-			return out, err
-		}
-		art := registry.Artifact{ArtifactType: MediaTypeInToto, Content: raw, Annotations: map[string]string{AnnotationPredicateType: PredicateSLSAProvenance}}
-		if out.Provenance, err = reg.Attach(ctx, req.Repository, req.Digest, art); err != nil {
-			return out, fmt.Errorf("attaching the provenance: %w", err)
-		}
-		out.All = append(out.All, registry.Attachment{Subject: req.Digest, Digest: out.Provenance, Kind: KindProvenance})
-		if len(images) > 1 {
-			for _, pi := range images {
-				d, err := reg.Attach(ctx, req.Repository, pi.digest, art)
-				if err != nil {
-					return out, fmt.Errorf("attaching the provenance of %s: %w", pi.platform, err)
-				}
-				out.set(pi.platform, func(a *Attached) { a.Provenance = d })
-				out.All = append(out.All, registry.Attachment{Subject: pi.digest, Digest: d, Kind: KindProvenance})
+	return out, nil
+}
+
+// attachProvenance writes the statement and attaches it to the image
+// and, for an index, to each platform image.
+func attachProvenance(ctx context.Context, reg Registry, req Request, image Image, images []platformImage) (Attached, error) {
+	var out Attached
+	in := req.Provenance
+	in.Mode, in.Image, in.PlatformDigests, in.Base = req.ProvenanceMode, image, req.PlatformDigests, baseOf(req)
+	raw, err := Provenance(in)
+	if err != nil {
+		return out, err
+	}
+	art := registry.Artifact{ArtifactType: MediaTypeInToto, Content: raw, Annotations: map[string]string{AnnotationPredicateType: PredicateSLSAProvenance}}
+	if out.Provenance, err = reg.Attach(ctx, req.Repository, req.Digest, art); err != nil {
+		return out, fmt.Errorf("attaching the provenance: %w", err)
+	}
+	out.All = append(out.All, registry.Attachment{Subject: req.Digest, Digest: out.Provenance, Kind: KindProvenance})
+	if len(images) > 1 {
+		for _, pi := range images {
+			d, err := reg.Attach(ctx, req.Repository, pi.digest, art)
+			if err != nil {
+				return out, fmt.Errorf("attaching the provenance of %s: %w", pi.platform, err)
 			}
+			out.set(pi.platform, func(a *Attached) { a.Provenance = d })
+			out.All = append(out.All, registry.Attachment{Subject: pi.digest, Digest: d, Kind: KindProvenance})
 		}
 	}
 	return out, nil
@@ -226,7 +268,7 @@ func createdOf(images []platformImage) (t time.Time, err error) {
 }
 
 // baseOf describes the base, or nil when the build did not record one.
-func baseOf(ctx context.Context, reg Registry, req Request) *Base {
+func baseOf(req Request) *Base {
 	if req.BaseRef == "" || req.BaseDigest == "" {
 		return nil
 	}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework/diag"
@@ -423,23 +424,37 @@ func (r *imageResource) sign(ctx context.Context, m *imageResourceModel, subject
 		return nil
 	}
 	repo := m.Repository.ValueString()
+	var distinct []string
 	seen := map[string]bool{}
-	var out []registry.Attachment
-	for i, subject := range subjects {
-		if seen[subject] {
-			continue
+	for _, subject := range subjects {
+		if !seen[subject] {
+			seen[subject] = true
+			distinct = append(distinct, subject)
 		}
-		seen[subject] = true
-		d, err := signing.Sign(ctx, r.p.registry, repo, subject, sv)
-		if err != nil {
+	}
+	// Each subject has its own signature image: signed side by side.
+	signed := make([]signing.Signed, len(distinct))
+	errs := make([]error, len(distinct))
+	var wg sync.WaitGroup
+	for i, subject := range distinct {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			signed[i], errs[i] = signing.Sign(ctx, r.p.registry, repo, subject, sv)
+		}()
+	}
+	wg.Wait()
+	var out []registry.Attachment
+	for i, subject := range distinct {
+		if errs[i] != nil {
 			diags.AddAttributeError(path.Root("signing"), "Signature Not Pushed",
 				fmt.Sprintf("Signing %s@%s failed.\n\nMake the registry reachable from this machine (see registry_hosts in the provider block) "+
-					"and apply again, which signs without building.\n\nOriginal error: %v", repo, subject, err))
-			return out
+					"and apply again, which signs without building.\n\nOriginal error: %v", repo, subject, errs[i]))
+			continue
 		}
-		out = append(out, registry.Attachment{Subject: subject, Digest: d.Image, Kind: kindSignature, Signature: d.Signature})
+		out = append(out, registry.Attachment{Subject: subject, Digest: signed[i].Image, Kind: kindSignature, Signature: signed[i].Signature})
 		if i == 0 {
-			m.SignatureDigest = types.StringValue(d.Image)
+			m.SignatureDigest = types.StringValue(signed[i].Image)
 		}
 	}
 	return out
