@@ -107,6 +107,15 @@ func differentialCases(base string) []differentialCase {
 				"secret.env": "TOKEN=x", "notes.txt": "kept: .dockerignore is not read", "main": "m"},
 		},
 		{
+			// Found by the generated cases (seed 15256097049094754572,
+			// case 2): Kaniko skips an excluded directory whose files are
+			// re-included, so a --chown COPY leaves it as it was.
+			name: "an excluded directory with re-included files keeps its owner",
+			dockerfile: "FROM " + base + "\nCOPY . /etc/app/\nCOPY --chown=1000:2000 . data/ /etc/app/\n" +
+				"COPY --chown=1000:2000 data/ /srv/new/\n",
+			files: map[string]string{".dockerignore": "data/\ndata/**\n!data/*.yaml\n", "data/deep.yaml": "d", "data/skip.log": "s", "app/a.so": "a"},
+		},
+		{
 			name:       "ENV pairs expand against the environment before the instruction",
 			dockerfile: "FROM " + base + "\nENV abc=hello\nENV abc=bye def=$abc\nENV ghi=$abc\nARG TARGETSTAGE\nENV stage=$TARGETSTAGE\n",
 		},

@@ -26,10 +26,16 @@ type contextFiles struct {
 	// builderOnly are the entries sent for the builder alone: a COPY
 	// that names one copies nothing, as Kaniko skips excluded files.
 	builderOnly map[string]bool
+	// implied are directories the archive leaves out because the ignore
+	// rules exclude them, though not everything below them (`data/`
+	// then `!data/*.yaml`): Kaniko's COPY skips such a directory, so it
+	// is neither created nor chowned as a source; a file below it
+	// creates it as a missing parent.
+	implied map[string]bool
 }
 
 func newContextFiles(index map[string]buildcontext.Entry) *contextFiles {
-	c := &contextFiles{entries: map[string]buildcontext.Entry{".": {Type: tar.TypeDir, Mode: 0o755}}, builderOnly: map[string]bool{}}
+	c := &contextFiles{entries: map[string]buildcontext.Entry{".": {Type: tar.TypeDir, Mode: 0o755}}, builderOnly: map[string]bool{}, implied: map[string]bool{}}
 	for p, e := range index {
 		if e.BuilderOnly {
 			c.builderOnly[p] = true
@@ -40,7 +46,15 @@ func newContextFiles(index map[string]buildcontext.Entry) *contextFiles {
 		for d := path.Dir(p); d != "."; d = path.Dir(d) {
 			if _, ok := c.entries[d]; !ok {
 				c.entries[d] = buildcontext.Entry{Type: tar.TypeDir, Mode: 0o755}
+				c.implied[d] = true
 			}
+		}
+	}
+	for p, e := range index {
+		// A directory the archive holds after all (walk order differs
+		// from the index's) is not implied.
+		if !e.BuilderOnly && e.Type == tar.TypeDir {
+			delete(c.implied, p)
 		}
 	}
 	for p := range c.entries {
@@ -394,6 +408,9 @@ func (s *stageState) copyDir(rel, dest string, uid, gid int, chmod int64, useDef
 		e := s.ctx.entries[srcPath]
 		destPath := path.Join(dest, file)
 		switch {
+		case s.ctx.implied[srcPath]:
+			// Excluded, though files below it are not: Kaniko skips it.
+			continue
 		case file == ".":
 			if err := s.mkdirAllWithPermissions(destPath, 0o755, uid, gid); err != nil {
 				return err
