@@ -65,3 +65,40 @@ resource "onesbuild_image" "app" {
 		},
 	})
 }
+
+// TestImageResource_failedSigningIsAWarning builds with a signing Secret
+// that does not exist: the apply succeeds with a warning and the image is
+// kept untainted, so the next plan signs in place instead of rebuilding.
+func TestImageResource_failedSigningIsAWarning(t *testing.T) {
+	e := newTestEnv(t)
+	pushBase(t, e)
+	dir := directContext(t, "FROM "+clusterRegistry+"/base:1\nCOPY main /main\n")
+	config := e.providerBlock() + fmt.Sprintf(`
+resource "onesbuild_image" "app" {
+  repository  = "%[1]s/unsigned"
+  context_dir = %[2]q
+  executor    = "direct"
+  signing {
+    key_secret = "no-such-secret"
+  }
+}
+`, clusterRegistry, dir)
+	resource.UnitTest(t, resource.TestCase{
+		ProtoV6ProviderFactories: e.factories(),
+		Steps: []resource.TestStep{
+			{
+				Config: config,
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue("onesbuild_image.app", tfjsonpath.New("digest"), knownvalue.StringRegexp(digestPattern)),
+					statecheck.ExpectKnownValue("onesbuild_image.app", tfjsonpath.New("signature_digest"), knownvalue.Null()),
+				},
+				// The signature is still owed: the plan after the apply signs
+				// in place; the image was not tainted.
+				ConfigPlanChecks: resource.ConfigPlanChecks{PostApplyPostRefresh: []plancheck.PlanCheck{
+					plancheck.ExpectResourceAction("onesbuild_image.app", plancheck.ResourceActionUpdate),
+				}},
+				ExpectNonEmptyPlan: true,
+			},
+		},
+	})
+}
