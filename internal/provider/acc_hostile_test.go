@@ -205,7 +205,7 @@ func TestAccImageResource_registryDownDuringBaseDownloadIsRebuilt(t *testing.T) 
 		// staged: the next test must find the registry up and wired.
 		select {
 		case <-outageOver:
-		case <-time.After(3 * time.Minute):
+		case <-time.After(6 * time.Minute):
 		}
 		cleanupCtx, stop := context.WithTimeout(context.Background(), time.Minute)
 		defer stop()
@@ -232,8 +232,10 @@ func TestAccImageResource_registryDownDuringBaseDownloadIsRebuilt(t *testing.T) 
 					}
 					// Down until the first pod gave up (Kaniko's own retries of
 					// a refused connection can outlast a fixed outage on a busy
-					// machine), so that only the provider's retry can succeed.
-					if err := a.waitForPodEnd(ctx, pod.Name, 2*time.Minute); err != nil {
+					// machine, and took over two minutes once under the whole
+					// suite's load), so that only the provider's retry can
+					// succeed.
+					if err := a.waitForPodEnd(ctx, pod.Name, 5*time.Minute); err != nil {
 						staged <- outage{err: err}
 						return
 					}
