@@ -147,7 +147,3 @@ func TestHostile_FailedSigningDeletesExistingSignatures(t *testing.T) {
 		t.Errorf("signature image %s deleted by a failed apply", imgSig.Image)
 	}
 }
-
-type emptyPrivate struct{}
-
-func (emptyPrivate) GetKey(context.Context, string) ([]byte, diag.Diagnostics) { return nil, nil }
