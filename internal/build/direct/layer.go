@@ -2,6 +2,7 @@ package direct
 
 import (
 	"archive/tar"
+	"bufio"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
@@ -79,7 +80,10 @@ func compressLayer(dir string, t *tree, paths []string, snap *buildcontext.Snaps
 		defer f.Close()
 		compressed := sha256.New()
 		counter := &countingWriter{w: io.MultiWriter(f, compressed)}
-		gz, err := gzip.NewWriterLevel(counter, gzip.BestSpeed)
+		// The compressor writes a few hundred bytes at a time: unbuffered,
+		// that was a system call each and a fifth of a build's CPU.
+		buffered := bufio.NewWriterSize(counter, 256<<10)
+		gz, err := gzip.NewWriterLevel(buffered, gzip.BestSpeed)
 		if err != nil {
 			return err
 		}
@@ -88,6 +92,9 @@ func compressLayer(dir string, t *tree, paths []string, snap *buildcontext.Snaps
 			return err
 		}
 		if err := gz.Close(); err != nil {
+			return err
+		}
+		if err := buffered.Flush(); err != nil {
 			return err
 		}
 		l.digest = v1.Hash{Algorithm: "sha256", Hex: hex.EncodeToString(compressed.Sum(nil))}
