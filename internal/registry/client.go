@@ -65,6 +65,9 @@ type Client struct {
 	// shared is what the client learns as it runs; copies made by
 	// WithKeychain share it.
 	shared *shared
+	// reads coalesces reads of a repository's tags (see tagReads); a
+	// copy made by WithKeychain has its own.
+	reads *tagReads
 }
 
 // shared holds what a client learns about the registries it talks to.

@@ -125,5 +125,6 @@ func (c *Client) WithKeychain(kc authn.Keychain) *Client {
 	c.state() // created before the copy, so that both share it
 	copied := *c
 	copied.Keychain = authn.NewMultiKeychain(kc, own)
+	copied.reads = nil
 	return &copied
 }

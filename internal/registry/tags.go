@@ -104,16 +104,6 @@ func (c *Client) snapshot(ctx context.Context, repository string) (map[string]st
 	return snap, nil
 }
 
-// describeTags lists the repository's tags and resolves each: tag to
-// the descriptor of what it points at.
-func (c *Client) describeTags(ctx context.Context, repository string) (map[string]v1.Descriptor, error) {
-	tags, err := c.ListTags(ctx, repository)
-	if err != nil {
-		return nil, err
-	}
-	return c.resolveTags(ctx, repository, tags)
-}
-
 // TagsPointingAt returns, sorted, every tag of the repository that
 // resolves to digest. A repository the registry does not know is
 // ErrNotFound.
