@@ -32,6 +32,7 @@ import (
 
 	"github.com/onesbuild/terraform-provider-onesbuild/internal/attest"
 	"github.com/onesbuild/terraform-provider-onesbuild/internal/signing"
+	"github.com/onesbuild/terraform-provider-onesbuild/internal/signing/kmstest"
 )
 
 // attachmentsOf reads the image's referrers from the registry, by
@@ -513,5 +514,116 @@ data "onesbuild_image_verification" "app" {
 				ExpectError: regexp.MustCompile(`Image Not Verified`),
 			},
 		},
+	})
+}
+
+// A KMS key signs through sigstore's plugin protocol: here the test KMS,
+// installed as sigstore-kms-testkms. The signature verifies with the
+// KMS's public key in the cosign CLI and in the data source (given the
+// KMS reference or the PEM), and not with another key; a changed key
+// signs again in place.
+func TestAccImageResource_signedWithKMS(t *testing.T) {
+	a := newAccEnv(t)
+	ctx := context.Background()
+	kmstest.Install(t)
+	dir := studyContext(t)
+	repo := uniqueRepo(a, "kms-signed")
+	ref, pub := kmstest.NewKey(t)
+	otherRef, _ := kmstest.NewKey(t)
+	pubFile := filepath.Join(t.TempDir(), "kms.pub")
+	if err := os.WriteFile(pubFile, pub, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	config := func(signWith, verifyWith string) string {
+		return a.providerBlock() + fmt.Sprintf(`
+resource "onesbuild_image" "app" {
+  repository        = %q
+  context_dir       = %q
+  executor          = "direct"
+  delete_on_destroy = true
+  sbom {}
+  signing {
+    kms_key = %q
+  }
+}
+
+data "onesbuild_image_verification" "by_kms" {
+  image_ref    = onesbuild_image.app.image_ref
+  kms_key      = %q
+  require_sbom = true
+}
+
+data "onesbuild_image_verification" "by_pem" {
+  image_ref  = onesbuild_image.app.image_ref
+  public_key = file(%q)
+}
+`, repo, dir, signWith, verifyWith, pubFile)
+	}
+	var digest, signature string
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: a.factories(),
+		Steps: []resource.TestStep{
+			{
+				Config: config(ref, ref),
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue("onesbuild_image.app", tfjsonpath.New("signature_digest"), knownvalue.StringRegexp(digestPattern)),
+					statecheck.CompareValuePairs("onesbuild_image.app", tfjsonpath.New("signature_digest"),
+						"data.onesbuild_image_verification.by_kms", tfjsonpath.New("signature_digest"), compare.ValuesSame()),
+					statecheck.CompareValuePairs("onesbuild_image.app", tfjsonpath.New("sbom_digest"),
+						"data.onesbuild_image_verification.by_kms", tfjsonpath.New("sbom_digest"), compare.ValuesSame()),
+					statecheck.CompareValuePairs("onesbuild_image.app", tfjsonpath.New("signature_digest"),
+						"data.onesbuild_image_verification.by_pem", tfjsonpath.New("signature_digest"), compare.ValuesSame()),
+				},
+				Check: func(s *terraform.State) error {
+					digest = stateAttr(s, "onesbuild_image.app", "digest")
+					signature = stateAttr(s, "onesbuild_image.app", "signature_digest")
+					return cosignVerify(ctx, t, a, stateAttr(s, "onesbuild_image.app", "image_ref"), pubFile)
+				},
+			},
+			{
+				// Another KMS key does not verify what the first signed.
+				Config:      config(ref, otherRef),
+				ExpectError: regexp.MustCompile(`Image Not Verified`),
+			},
+			{
+				// Signing with the other key is an update in place: same
+				// image, a second signature beside the first.
+				Config: config(otherRef, otherRef),
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectResourceAction("onesbuild_image.app", plancheck.ResourceActionUpdate)}},
+				Check: func(s *terraform.State) error {
+					if got := stateAttr(s, "onesbuild_image.app", "digest"); got != digest {
+						return fmt.Errorf("a new key rebuilt the image: %s, was %s", got, digest)
+					}
+					if got := stateAttr(s, "onesbuild_image.app", "signature_digest"); got == signature {
+						return fmt.Errorf("the signature image did not change with the key: %s", got)
+					}
+					return nil
+				},
+			},
+		},
+	})
+}
+
+// A KMS whose plugin is not installed is a plan error that names the
+// plugin to install, before anything is built.
+func TestAccImageResource_kmsWithoutPlugin(t *testing.T) {
+	a := newAccEnv(t)
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: a.factories(),
+		Steps: []resource.TestStep{{
+			Config: a.providerBlock() + fmt.Sprintf(`
+resource "onesbuild_image" "app" {
+  repository  = %q
+  context_dir = %q
+  executor    = "direct"
+  signing {
+    kms_key = "nosuchkms://signing-key"
+  }
+}
+`, uniqueRepo(a, "kms-missing"), studyContext(t)),
+			PlanOnly:    true,
+			ExpectError: regexp.MustCompile(`(?s)KMS Plugin Not Found.*sigstore-kms-nosuchkms`),
+		}},
 	})
 }

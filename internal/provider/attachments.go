@@ -14,6 +14,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 	"github.com/hashicorp/terraform-plugin-log/tflog"
+	"github.com/sigstore/sigstore/pkg/signature"
 
 	"github.com/onesbuild/terraform-provider-onesbuild/internal/attest"
 	"github.com/onesbuild/terraform-provider-onesbuild/internal/build"
@@ -32,6 +33,7 @@ type provenanceModel struct {
 
 type signingModel struct {
 	KeySecret types.String `tfsdk:"key_secret"`
+	KMSKey    types.String `tfsdk:"kms_key"`
 }
 
 // kindSignature marks a signature image among the recorded attachments.
@@ -44,11 +46,16 @@ const (
 	signingPasswordField = "cosign.password"
 )
 
-func (m imageResourceModel) signingSecret() string {
-	if m.Signing == nil {
+// signingKey names the key that signs, "" for none: a change of key
+// signs again in place.
+func (m imageResourceModel) signingKey() string {
+	switch {
+	case m.Signing == nil:
 		return ""
+	case m.Signing.KMSKey.ValueString() != "":
+		return "kms " + m.Signing.KMSKey.ValueString()
 	}
-	return m.Signing.KeySecret.ValueString()
+	return "secret " + m.Signing.KeySecret.ValueString()
 }
 
 // privateKeyBuildFacts keeps what a build learnt that its attachments
@@ -130,10 +137,10 @@ func planAttachments(plan *imageResourceModel, state *imageResourceModel, facts 
 	if plan.SBOM != nil && plan.SBOM.Format.IsUnknown() {
 		plan.SBOMDigest = types.StringUnknown()
 	}
-	plan.SignatureDigest = plannedAttachment(plan.signingSecret(), state, func(s *imageResourceModel) (string, types.String) {
-		return s.signingSecret(), s.SignatureDigest
+	plan.SignatureDigest = plannedAttachment(plan.signingKey(), state, func(s *imageResourceModel) (string, types.String) {
+		return s.signingKey(), s.SignatureDigest
 	})
-	if plan.Signing != nil && (plan.Signing.KeySecret.IsUnknown() || plan.SBOMDigest.IsUnknown() || plan.ProvenanceDigest.IsUnknown()) {
+	if plan.Signing != nil && (plan.Signing.KeySecret.IsUnknown() || plan.Signing.KMSKey.IsUnknown() || plan.SBOMDigest.IsUnknown() || plan.ProvenanceDigest.IsUnknown()) {
 		// A key from a resource not applied yet; or new attachments,
 		// which are signed too and may add to the signature image.
 		plan.SignatureDigest = types.StringUnknown()
@@ -398,29 +405,12 @@ func (r *imageResource) readAttachments(ctx context.Context, state *imageResourc
 
 var _ attest.Registry = (*registry.Client)(nil)
 
-// sign signs subjects, the image first, with the key of the signing
-// Secret. The key is read from the
-// cluster for this and kept nowhere: not in state, plans or logs.
+// sign signs subjects, the image first, with the signing key: one in a
+// Secret, read from the cluster for this and kept nowhere (not in state,
+// plans or logs), or one a KMS holds, which signs through its plugin.
 func (r *imageResource) sign(ctx context.Context, m *imageResourceModel, subjects []string, diags *diag.Diagnostics) []registry.Attachment {
-	secretName, namespace := m.signingSecret(), m.Namespace.ValueString()
-	client, _, err := r.p.cluster.Clients()
-	var data map[string][]byte
-	if err == nil {
-		data, err = kube.Secrets{Client: client}.SecretData(ctx, namespace, secretName)
-	}
-	if err != nil {
-		diags.AddAttributeError(path.Root("signing").AtName("key_secret"), "Signing Key Not Readable",
-			fmt.Sprintf("The image %s is to be signed with the key in Secret %s/%s, and the Secret could not be read.\n\n"+
-				"Create it with cosign generate-key-pair k8s://%s/%s (keys %s and %s), or let the provider's identity get it.\n\nOriginal error: %v",
-				m.ImageRef.ValueString(), namespace, secretName, namespace, secretName, signingKeyField, signingPasswordField, err))
-		return nil
-	}
-	sv, err := signing.LoadPrivateKey(data[signingKeyField], data[signingPasswordField])
-	if err != nil {
-		diags.AddAttributeError(path.Root("signing").AtName("key_secret"), "Signing Key Not Usable",
-			fmt.Sprintf("Secret %s/%s must hold a cosign private key under %s and its password under %s, and the key could not be read: %v.\n\n"+
-				"Write the Secret again with cosign generate-key-pair k8s://%s/%s.", namespace, secretName, signingKeyField, signingPasswordField, err,
-				namespace, secretName))
+	sv := r.signer(ctx, m, diags)
+	if sv == nil {
 		return nil
 	}
 	repo := m.Repository.ValueString()
@@ -458,6 +448,59 @@ func (r *imageResource) sign(ctx context.Context, m *imageResourceModel, subject
 		}
 	}
 	return out
+}
+
+// checkKMSPlugin fails the plan of a KMS signing whose plugin is not
+// installed, rather than an apply that builds and then cannot sign.
+func checkKMSPlugin(plan imageResourceModel, diags *diag.Diagnostics) {
+	if plan.Signing == nil || plan.Signing.KMSKey.IsUnknown() || plan.Signing.KMSKey.ValueString() == "" {
+		return
+	}
+	ref := plan.Signing.KMSKey.ValueString()
+	if err := signing.FindKMSPlugin(ref); err != nil {
+		diags.AddAttributeError(path.Root("signing").AtName("kms_key"), "KMS Plugin Not Found",
+			fmt.Sprintf("The image is to be signed with the KMS key %s, and no plugin for it is installed.\n\n"+
+				"Install the KMS's sigstore plugin as %s on the PATH of the machine running Terraform (the provider reaches every KMS "+
+				"through sigstore's plugin protocol), or sign with key_secret.\n\nOriginal error: %v", ref, signing.KMSPluginName(ref), err))
+	}
+}
+
+// signer loads the signing key, or says why it cannot.
+func (r *imageResource) signer(ctx context.Context, m *imageResourceModel, diags *diag.Diagnostics) signature.SignerVerifier {
+	if ref := m.Signing.KMSKey.ValueString(); ref != "" {
+		sv, err := signing.LoadKMS(ctx, ref)
+		if err != nil {
+			diags.AddAttributeError(path.Root("signing").AtName("kms_key"), "Signing Key Not Usable",
+				fmt.Sprintf("The image %s is to be signed with the KMS key %s, and it could not be loaded.\n\n"+
+					"Install the KMS's sigstore plugin as %s on the PATH of the machine running Terraform (the provider reaches every KMS "+
+					"through sigstore's plugin protocol, as cosign does for schemes it does not build in), or sign with key_secret.\n\nOriginal error: %v",
+					m.ImageRef.ValueString(), ref, signing.KMSPluginName(ref), err))
+			return nil
+		}
+		return sv
+	}
+	secretName, namespace := m.Signing.KeySecret.ValueString(), m.Namespace.ValueString()
+	client, _, err := r.p.cluster.Clients()
+	var data map[string][]byte
+	if err == nil {
+		data, err = kube.Secrets{Client: client}.SecretData(ctx, namespace, secretName)
+	}
+	if err != nil {
+		diags.AddAttributeError(path.Root("signing").AtName("key_secret"), "Signing Key Not Readable",
+			fmt.Sprintf("The image %s is to be signed with the key in Secret %s/%s, and the Secret could not be read.\n\n"+
+				"Create it with cosign generate-key-pair k8s://%s/%s (keys %s and %s), or let the provider's identity get it.\n\nOriginal error: %v",
+				m.ImageRef.ValueString(), namespace, secretName, namespace, secretName, signingKeyField, signingPasswordField, err))
+		return nil
+	}
+	sv, err := signing.LoadPrivateKey(data[signingKeyField], data[signingPasswordField])
+	if err != nil {
+		diags.AddAttributeError(path.Root("signing").AtName("key_secret"), "Signing Key Not Usable",
+			fmt.Sprintf("Secret %s/%s must hold a cosign private key under %s and its password under %s, and the key could not be read: %v.\n\n"+
+				"Write the Secret again with cosign generate-key-pair k8s://%s/%s.", namespace, secretName, signingKeyField, signingPasswordField, err,
+				namespace, secretName))
+		return nil
+	}
+	return sv
 }
 
 // nullUnknownAttachments leaves no unknown digest in state after a

@@ -87,6 +87,9 @@ func (r *imageResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanR
 	if plan.Executor.IsUnknown() && r.p != nil {
 		plan.Executor = types.StringValue(r.p.defaultExecutor)
 	}
+	if checkKMSPlugin(plan, &resp.Diagnostics); resp.Diagnostics.HasError() {
+		return
+	}
 
 	if req.State.Raw.IsNull() {
 		// A create, or the new instance of a replacement, which

@@ -6,7 +6,6 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
 	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/listvalidator"
-	"github.com/hashicorp/terraform-plugin-framework-validators/objectvalidator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/setvalidator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/attr"
@@ -24,6 +23,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/types"
 
 	"github.com/onesbuild/terraform-provider-onesbuild/internal/buildcontext"
+	"github.com/onesbuild/terraform-provider-onesbuild/internal/signing"
 )
 
 // defaultCreateTimeout bounds a build when the configuration sets none.
@@ -449,20 +449,28 @@ func (r *imageResource) Schema(ctx context.Context, _ resource.SchemaRequest, re
 			},
 			"signing": schema.SingleNestedBlock{
 				// A block's attributes cannot be Required without requiring
-				// the block: key_secret is required when the block is set.
-				Validators: []validator.Object{objectvalidator.AlsoRequires(path.MatchRelative().AtName("key_secret"))},
+				// the block: one key is required when the block is set.
+				Validators: []validator.Object{exactlyOneOf{"key_secret", "kms_key"}},
 				MarkdownDescription: "Signs the image, its SBOM and its provenance with a key the cluster holds, in process and cosign-compatible: " +
 					"`cosign verify --key cosign.pub --insecure-ignore-tlog` accepts the image (signatures are stored as cosign stores them, in " +
 					"`<repository>:sha256-<hex>.sig`, beside any other signer's). No transparency log is used (air-gapped clusters cannot reach " +
 					"one). The key is read from the Secret for each signing and never written to state, plans or logs. A changed `key_secret`, " +
 					"or a signature image deleted out of band, signs again in place, without a build. Verify with the " +
-					"`onesbuild_image_verification` data source.",
+					"`onesbuild_image_verification` data source. Set one of `key_secret` and `kms_key`.",
 				Attributes: map[string]schema.Attribute{
 					"key_secret": schema.StringAttribute{
 						Optional: true, Validators: []validator.String{stringvalidator.LengthAtLeast(1)},
 						MarkdownDescription: "Name of a Secret in the build namespace holding a cosign private key under `cosign.key` and its " +
 							"password under `cosign.password`, as `cosign generate-key-pair k8s://<namespace>/<name>` writes it. The provider's " +
 							"identity needs `get` on it.",
+					},
+					"kms_key": schema.StringAttribute{
+						Optional: true, Validators: []validator.String{stringCheck{"<scheme>://<key>", signing.ValidKMSReference}},
+						MarkdownDescription: "A key a key management service holds, as cosign's `--key` names it: `<scheme>://<key>`, for " +
+							"example `hashivault://image-signing`. The key never leaves the KMS: the provider reaches it through sigstore's KMS " +
+							"plugin protocol, running `sigstore-kms-<scheme>` from the PATH of the machine running Terraform for each signing, " +
+							"so any KMS with such a plugin works, inside an air gap too. No cloud SDK is built in: cosign's built-in " +
+							"`awskms`, `gcpkms`, `azurekms` and `hashivault` need their plugin installed under that name.",
 					},
 				},
 			},

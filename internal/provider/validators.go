@@ -134,3 +134,34 @@ func newServiceRefValidator() validator.String {
 		return nil
 	}}
 }
+
+// exactlyOneOf requires a block, when it is set, to set exactly one of
+// its attributes named (an unknown value counts as set).
+type exactlyOneOf []string
+
+func (v exactlyOneOf) Description(context.Context) string {
+	return "exactly one of " + strings.Join(v, ", ")
+}
+func (v exactlyOneOf) MarkdownDescription(ctx context.Context) string { return v.Description(ctx) }
+
+func (v exactlyOneOf) ValidateObject(_ context.Context, req validator.ObjectRequest, resp *validator.ObjectResponse) {
+	if req.ConfigValue.IsNull() || req.ConfigValue.IsUnknown() {
+		return
+	}
+	attrs := req.ConfigValue.Attributes()
+	var set []string
+	for _, name := range v {
+		if a, ok := attrs[name]; ok && !a.IsNull() {
+			set = append(set, name)
+		}
+	}
+	if len(set) == 1 {
+		return
+	}
+	what := "sets none of them"
+	if len(set) > 1 {
+		what = "sets " + strings.Join(set, " and ")
+	}
+	resp.Diagnostics.AddAttributeError(req.Path, "Invalid "+titleOf(req.Path.String())+" Block",
+		fmt.Sprintf("The %s block needs exactly one of %s, and it %s. Set one.", req.Path, strings.Join(v, ", "), what))
+}

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/hashicorp/terraform-plugin-framework/attr"
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 	"github.com/hashicorp/terraform-plugin-framework/types"
@@ -34,5 +35,35 @@ func TestContextURLValidatorNeverEchoesSecrets(t *testing.T) {
 				t.Errorf("the diagnostic for %q holds the password: %s", raw, d.Detail())
 			}
 		}
+	}
+}
+
+func TestSigningNeedsExactlyOneKey(t *testing.T) {
+	attrTypes := map[string]attr.Type{"key_secret": types.StringType, "kms_key": types.StringType}
+	block := func(secret, kms types.String) types.Object {
+		return types.ObjectValueMust(attrTypes, map[string]attr.Value{"key_secret": secret, "kms_key": kms})
+	}
+	cases := []struct {
+		name  string
+		value types.Object
+		ok    bool
+	}{
+		{"no block", types.ObjectNull(attrTypes), true},
+		{"a secret", block(types.StringValue("key"), types.StringNull()), true},
+		{"a KMS key", block(types.StringNull(), types.StringValue("hashivault://k")), true},
+		{"a key not known yet", block(types.StringUnknown(), types.StringNull()), true},
+		{"neither", block(types.StringNull(), types.StringNull()), false},
+		{"both", block(types.StringValue("key"), types.StringValue("hashivault://k")), false},
+		{"both, one unknown", block(types.StringValue("key"), types.StringUnknown()), false},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			resp := &validator.ObjectResponse{}
+			exactlyOneOf{"key_secret", "kms_key"}.ValidateObject(context.Background(),
+				validator.ObjectRequest{Path: path.Root("signing"), ConfigValue: c.value}, resp)
+			if got := !resp.Diagnostics.HasError(); got != c.ok {
+				t.Fatalf("valid = %v, want %v: %v", got, c.ok, resp.Diagnostics)
+			}
+		})
 	}
 }

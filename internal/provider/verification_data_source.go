@@ -5,11 +5,13 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/hashicorp/terraform-plugin-framework-validators/datasourcevalidator"
 	"github.com/hashicorp/terraform-plugin-framework/datasource"
 	"github.com/hashicorp/terraform-plugin-framework/datasource/schema"
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 	"github.com/hashicorp/terraform-plugin-framework/types"
+	"github.com/sigstore/sigstore/pkg/signature"
 
 	"github.com/onesbuild/terraform-provider-onesbuild/internal/attest"
 	"github.com/onesbuild/terraform-provider-onesbuild/internal/imageref"
@@ -17,8 +19,9 @@ import (
 )
 
 var (
-	_ datasource.DataSource              = (*verificationDataSource)(nil)
-	_ datasource.DataSourceWithConfigure = (*verificationDataSource)(nil)
+	_ datasource.DataSource                     = (*verificationDataSource)(nil)
+	_ datasource.DataSourceWithConfigure        = (*verificationDataSource)(nil)
+	_ datasource.DataSourceWithConfigValidators = (*verificationDataSource)(nil)
 )
 
 type verificationDataSource struct {
@@ -32,6 +35,7 @@ func NewVerificationDataSource() datasource.DataSource { return &verificationDat
 type verificationModel struct {
 	ImageRef          types.String `tfsdk:"image_ref"`
 	PublicKey         types.String `tfsdk:"public_key"`
+	KMSKey            types.String `tfsdk:"kms_key"`
 	RequireSBOM       types.Bool   `tfsdk:"require_sbom"`
 	RequireProvenance types.Bool   `tfsdk:"require_provenance"`
 	ID                types.String `tfsdk:"id"`
@@ -61,8 +65,13 @@ func (d *verificationDataSource) Schema(_ context.Context, _ datasource.SchemaRe
 				MarkdownDescription: "Image to verify, by digest: `repository@sha256:...`, as `onesbuild_image` exports it.",
 			},
 			"public_key": schema.StringAttribute{
-				Required:            true,
-				MarkdownDescription: "PEM public key (`cosign.pub`) the image must be signed with.",
+				Optional:            true,
+				MarkdownDescription: "PEM public key (`cosign.pub`) the image must be signed with. Set this or `kms_key`.",
+			},
+			"kms_key": schema.StringAttribute{
+				Optional: true, Validators: []validator.String{stringCheck{"<scheme>://<key>", signing.ValidKMSReference}},
+				MarkdownDescription: "A KMS key the image must be signed with, `<scheme>://<key>` as in `onesbuild_image`'s `signing` block: " +
+					"its public key is asked of the KMS through its sigstore plugin (`sigstore-kms-<scheme>` on PATH). Set this or `public_key`.",
 			},
 			"require_sbom": schema.BoolAttribute{
 				Optional:            true,
@@ -85,6 +94,10 @@ func (d *verificationDataSource) Schema(_ context.Context, _ datasource.SchemaRe
 	}
 }
 
+func (d *verificationDataSource) ConfigValidators(context.Context) []datasource.ConfigValidator {
+	return []datasource.ConfigValidator{datasourcevalidator.ExactlyOneOf(path.MatchRoot("public_key"), path.MatchRoot("kms_key"))}
+}
+
 func validateImageRef(s string) error {
 	_, err := imageref.ParseRef(s)
 	return err
@@ -101,8 +114,16 @@ func (d *verificationDataSource) Read(ctx context.Context, req datasource.ReadRe
 		return
 	}
 	ref, _ := imageref.ParseRef(m.ImageRef.ValueString())
-	pub, err := signing.LoadPublicKey([]byte(m.PublicKey.ValueString()))
-	if err != nil {
+	var pub signature.Verifier
+	var err error
+	if ref := m.KMSKey.ValueString(); ref != "" {
+		if pub, err = kmsVerifier(ctx, ref); err != nil {
+			resp.Diagnostics.AddAttributeError(path.Root("kms_key"), "KMS Key Not Usable",
+				fmt.Sprintf("The public key of %s could not be read from the KMS.\n\nInstall the KMS's sigstore plugin as %s on the PATH of "+
+					"the machine running Terraform, or give its public key as public_key.\n\nOriginal error: %v", ref, signing.KMSPluginName(ref), err))
+			return
+		}
+	} else if pub, err = signing.LoadPublicKey([]byte(m.PublicKey.ValueString())); err != nil {
 		resp.Diagnostics.AddAttributeError(path.Root("public_key"), "Public Key Not Readable",
 			fmt.Sprintf("public_key must be a PEM public key, such as cosign generate-key-pair's cosign.pub.\n\nOriginal error: %v", err))
 		return
@@ -114,7 +135,7 @@ func (d *verificationDataSource) Read(ctx context.Context, req datasource.ReadRe
 			advice = "Check the registry; if it is only reachable inside the cluster, map it with registry_hosts in the provider block."
 		}
 		resp.Diagnostics.AddAttributeError(path.Root("image_ref"), "Image Not Verified",
-			fmt.Sprintf("%s does not verify with the public key.\n\n%s\n\nOriginal error: %v", m.ImageRef.ValueString(), advice, err))
+			fmt.Sprintf("%s does not verify with the key.\n\n%s\n\nOriginal error: %v", m.ImageRef.ValueString(), advice, err))
 		return
 	}
 	if m.RequireSBOM.ValueBool() && v.SBOM == "" {
@@ -135,4 +156,18 @@ func (d *verificationDataSource) Read(ctx context.Context, req datasource.ReadRe
 	m.BaseImageDigest = optionalString(v.BaseImageDigest)
 	m.ContextSHA256 = optionalString(v.ContextSHA256)
 	resp.Diagnostics.Append(resp.State.Set(ctx, &m)...)
+}
+
+// kmsVerifier verifies with the public key the KMS gives, read once here:
+// verifying then needs nothing more of the KMS.
+func kmsVerifier(ctx context.Context, ref string) (signature.Verifier, error) {
+	sv, err := signing.LoadKMS(ctx, ref)
+	if err != nil {
+		return nil, err
+	}
+	pem, err := signing.PublicKeyPEM(sv)
+	if err != nil {
+		return nil, err
+	}
+	return signing.LoadPublicKey(pem)
 }
