@@ -130,7 +130,7 @@ func AddedFiles(layers []v1.Layer, baseLayers int, cache *DatabaseCache) ([]File
 // file, a file replaces a directory and everything under it), and a hard
 // link takes its target's content from this layer or a lower one.
 func addLayerFiles(files map[string]File, l v1.Layer) (*layerDatabases, [][2]string, error) {
-	rc, err := l.Uncompressed()
+	rc, err := uncompressed(l)
 	if err != nil {
 		return nil, nil, fmt.Errorf("reading a layer: %w", err)
 	}

@@ -125,7 +125,7 @@ func isDatabase(p string) bool {
 }
 
 func readDatabases(l v1.Layer) (*layerDatabases, error) {
-	rc, err := l.Uncompressed()
+	rc, err := uncompressed(l)
 	if err != nil {
 		return nil, fmt.Errorf("reading a layer: %w", err)
 	}
