@@ -232,6 +232,16 @@ func recordAttachments(ctx context.Context, p privateSetter, list []registry.Att
 // attachments the resource has afterwards.
 func (r *imageResource) attach(ctx context.Context, m *imageResourceModel, prior *imageResourceModel, facts buildFacts, records []registry.Attachment, diags *diag.Diagnostics) []registry.Attachment {
 	sbom, provenance := m.SBOMDigest.IsUnknown(), m.ProvenanceDigest.IsUnknown()
+	// The image is signed while its documents are written: it does not
+	// depend on them, and the registry's round trips are most of the time.
+	var sv signature.SignerVerifier
+	imageSigned := make(chan signatures, 1)
+	if m.SignatureDigest.IsUnknown() {
+		if sv = r.signer(ctx, m, diags); sv != nil {
+			repo, image := m.Repository.ValueString(), m.Digest.ValueString()
+			go func() { imageSigned <- r.signAll(ctx, repo, sv, []string{image}) }()
+		}
+	}
 	var made attest.Attached
 	if sbom || provenance {
 		req := r.attachmentRequest(*m, facts, sbom, provenance)
@@ -242,6 +252,11 @@ func (r *imageResource) attach(ctx context.Context, m *imageResourceModel, prior
 				fmt.Sprintf("The image %s was pushed, and attaching its SBOM or provenance to it failed.\n\n"+
 					"Make the registry reachable from this machine (see registry_hosts in the provider block) and apply again, which "+
 					"attaches them without building; or remove the sbom and provenance blocks.\n\nOriginal error: %v", m.ImageRef.ValueString(), err))
+			if sv != nil {
+				// A signature pushed meanwhile is recorded, so that it
+				// goes with the image.
+				got.All = append(got.All, (<-imageSigned).record(m, diags)...)
+			}
 			return append(records, got.All...)
 		}
 		made = got
@@ -254,11 +269,11 @@ func (r *imageResource) attach(ctx context.Context, m *imageResourceModel, prior
 		}
 	}
 	signed := m.SignatureDigest.IsUnknown() || m.SignatureDigest.IsNull()
-	if m.SignatureDigest.IsUnknown() && !diags.HasError() {
-		// The image and every document it keeps: those just made, and
-		// the recorded ones of kinds not written again (an index's
-		// platform images have theirs).
-		subjects := []string{m.Digest.ValueString()}
+	if sv != nil {
+		// Every document the image keeps: those just made, and the
+		// recorded ones of kinds not written again (an index's platform
+		// images have theirs).
+		var subjects []string
 		for _, a := range made.All {
 			subjects = append(subjects, a.Digest)
 		}
@@ -267,7 +282,9 @@ func (r *imageResource) attach(ctx context.Context, m *imageResourceModel, prior
 				subjects = append(subjects, a.Digest)
 			}
 		}
-		made.All = append(made.All, r.sign(ctx, m, subjects, diags)...)
+		docs := r.signAll(ctx, m.Repository.ValueString(), sv, subjects)
+		made.All = append(made.All, (<-imageSigned).record(m, diags)...)
+		made.All = append(made.All, docs.record(nil, diags)...)
 	}
 	if diags.HasError() {
 		// Nothing old goes when the new did not all arrive: a failed
@@ -405,46 +422,54 @@ func (r *imageResource) readAttachments(ctx context.Context, state *imageResourc
 
 var _ attest.Registry = (*registry.Client)(nil)
 
-// sign signs subjects, the image first, with the signing key: one in a
-// Secret, read from the cluster for this and kept nowhere (not in state,
-// plans or logs), or one a KMS holds, which signs through its plugin.
-func (r *imageResource) sign(ctx context.Context, m *imageResourceModel, subjects []string, diags *diag.Diagnostics) []registry.Attachment {
-	sv := r.signer(ctx, m, diags)
-	if sv == nil {
-		return nil
-	}
-	repo := m.Repository.ValueString()
-	var distinct []string
+// signatures are the results of signing subjects.
+type signatures struct {
+	repo     string
+	subjects []string
+	signed   []signing.Signed
+	errs     []error
+}
+
+// signAll signs each distinct subject, side by side: each has its own
+// signature image.
+func (r *imageResource) signAll(ctx context.Context, repo string, sv signature.SignerVerifier, subjects []string) signatures {
+	out := signatures{repo: repo}
 	seen := map[string]bool{}
 	for _, subject := range subjects {
 		if !seen[subject] {
 			seen[subject] = true
-			distinct = append(distinct, subject)
+			out.subjects = append(out.subjects, subject)
 		}
 	}
-	// Each subject has its own signature image: signed side by side.
-	signed := make([]signing.Signed, len(distinct))
-	errs := make([]error, len(distinct))
+	out.signed = make([]signing.Signed, len(out.subjects))
+	out.errs = make([]error, len(out.subjects))
 	var wg sync.WaitGroup
-	for i, subject := range distinct {
+	for i, subject := range out.subjects {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			signed[i], errs[i] = signing.Sign(ctx, r.p.registry, repo, subject, sv)
+			out.signed[i], out.errs[i] = signing.Sign(ctx, r.p.registry, repo, subject, sv)
 		}()
 	}
 	wg.Wait()
+	return out
+}
+
+// record turns the results into attachment records and diagnostics.
+// With m, the first subject is the image, and its signature image is
+// m's signature_digest.
+func (s signatures) record(m *imageResourceModel, diags *diag.Diagnostics) []registry.Attachment {
 	var out []registry.Attachment
-	for i, subject := range distinct {
-		if errs[i] != nil {
+	for i, subject := range s.subjects {
+		if s.errs[i] != nil {
 			diags.AddAttributeError(path.Root("signing"), "Signature Not Pushed",
 				fmt.Sprintf("Signing %s@%s failed.\n\nMake the registry reachable from this machine (see registry_hosts in the provider block) "+
-					"and apply again, which signs without building.\n\nOriginal error: %v", repo, subject, errs[i]))
+					"and apply again, which signs without building.\n\nOriginal error: %v", s.repo, subject, s.errs[i]))
 			continue
 		}
-		out = append(out, registry.Attachment{Subject: subject, Digest: signed[i].Image, Kind: kindSignature, Signature: signed[i].Signature})
-		if i == 0 {
-			m.SignatureDigest = types.StringValue(signed[i].Image)
+		out = append(out, registry.Attachment{Subject: subject, Digest: s.signed[i].Image, Kind: kindSignature, Signature: s.signed[i].Signature})
+		if i == 0 && m != nil {
+			m.SignatureDigest = types.StringValue(s.signed[i].Image)
 		}
 	}
 	return out
