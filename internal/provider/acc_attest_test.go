@@ -521,7 +521,7 @@ data "onesbuild_image_verification" "app" {
 // installed as sigstore-kms-testkms. The signature verifies with the
 // KMS's public key in the cosign CLI and in the data source (given the
 // KMS reference or the PEM), and not with another key; a changed key
-// signs again in place.
+// signs again in place, and the old key's signature goes.
 func TestAccImageResource_signedWithKMS(t *testing.T) {
 	a := newAccEnv(t)
 	ctx := context.Background()
@@ -529,12 +529,15 @@ func TestAccImageResource_signedWithKMS(t *testing.T) {
 	dir := studyContext(t)
 	repo := uniqueRepo(a, "kms-signed")
 	ref, pub := kmstest.NewKey(t)
-	otherRef, _ := kmstest.NewKey(t)
+	otherRef, otherPub := kmstest.NewKey(t)
 	pubFile := filepath.Join(t.TempDir(), "kms.pub")
-	if err := os.WriteFile(pubFile, pub, 0o644); err != nil {
-		t.Fatal(err)
+	otherFile := filepath.Join(t.TempDir(), "other-kms.pub")
+	for file, pem := range map[string][]byte{pubFile: pub, otherFile: otherPub} {
+		if err := os.WriteFile(file, pem, 0o644); err != nil {
+			t.Fatal(err)
+		}
 	}
-	config := func(signWith, verifyWith string) string {
+	config := func(signWith, verifyWith, pemFile string) string {
 		return a.providerBlock() + fmt.Sprintf(`
 resource "onesbuild_image" "app" {
   repository        = %q
@@ -557,14 +560,14 @@ data "onesbuild_image_verification" "by_pem" {
   image_ref  = onesbuild_image.app.image_ref
   public_key = file(%q)
 }
-`, repo, dir, signWith, verifyWith, pubFile)
+`, repo, dir, signWith, verifyWith, pemFile)
 	}
 	var digest, signature string
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: a.factories(),
 		Steps: []resource.TestStep{
 			{
-				Config: config(ref, ref),
+				Config: config(ref, ref, pubFile),
 				ConfigStateChecks: []statecheck.StateCheck{
 					statecheck.ExpectKnownValue("onesbuild_image.app", tfjsonpath.New("signature_digest"), knownvalue.StringRegexp(digestPattern)),
 					statecheck.CompareValuePairs("onesbuild_image.app", tfjsonpath.New("signature_digest"),
@@ -582,13 +585,13 @@ data "onesbuild_image_verification" "by_pem" {
 			},
 			{
 				// Another KMS key does not verify what the first signed.
-				Config:      config(ref, otherRef),
+				Config:      config(ref, otherRef, pubFile),
 				ExpectError: regexp.MustCompile(`Image Not Verified`),
 			},
 			{
 				// Signing with the other key is an update in place: same
-				// image, a second signature beside the first.
-				Config: config(otherRef, otherRef),
+				// image, a new signature image.
+				Config: config(otherRef, otherRef, otherFile),
 				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
 					plancheck.ExpectResourceAction("onesbuild_image.app", plancheck.ResourceActionUpdate)}},
 				Check: func(s *terraform.State) error {
@@ -598,8 +601,13 @@ data "onesbuild_image_verification" "by_pem" {
 					if got := stateAttr(s, "onesbuild_image.app", "signature_digest"); got == signature {
 						return fmt.Errorf("the signature image did not change with the key: %s", got)
 					}
-					return nil
+					return cosignVerify(ctx, t, a, stateAttr(s, "onesbuild_image.app", "image_ref"), otherFile)
 				},
+			},
+			{
+				// The first key's signature went with the change of key.
+				Config:      config(otherRef, otherRef, pubFile),
+				ExpectError: regexp.MustCompile(`Image Not Verified`),
 			},
 		},
 	})
