@@ -71,18 +71,22 @@ func startCPUProfile(path string) (stop func()) {
 }
 
 // sdkLogLevels are the variables that set the plugin SDK's and the
-// framework's log levels, and the provider's own.
-var sdkLogLevels = []string{"TF_LOG_SDK", "TF_LOG_SDK_PROTO", "TF_LOG_SDK_FRAMEWORK", "TF_LOG_PROVIDER"}
+// framework's log levels, and the provider's own (named after its type,
+// with its Kaniko subsystem's).
+var sdkLogLevels = []string{"TF_LOG_SDK", "TF_LOG_SDK_PROTO", "TF_LOG_SDK_FRAMEWORK", "TF_LOG_PROVIDER",
+	"TF_LOG_PROVIDER_ONESBUILD", "TF_LOG_PROVIDER_ONESBUILD_KANIKO"}
 
 // silencedLogs is the environment that turns the plugin's logs off when
 // the CLI would throw them away. Unless told otherwise the SDK logs every
 // request at trace level and the CLI filters them by TF_LOG: encoding
 // lines nobody reads was a third of the provider's CPU in a plan of a
 // hundred images (the benchmark's monorepo). Any TF_LOG variable means
-// someone reads them, and nothing changes.
+// someone reads them, and nothing changes; on Windows, where names are
+// not case-sensitive, in any case.
 func silencedLogs(environ []string) map[string]string {
 	for _, kv := range environ {
 		name, value, _ := strings.Cut(kv, "=")
+		name = strings.ToUpper(name)
 		if strings.HasPrefix(name, "TF_LOG") && name != "TF_LOG_PATH" && value != "" {
 			return nil
 		}

@@ -20,6 +20,8 @@ func TestSilencedLogs(t *testing.T) {
 		{"this provider only", []string{"TF_LOG_PROVIDER_ONESBUILD_KANIKO=info"}, false},
 		{"the SDK only", []string{"TF_LOG_SDK_PROTO=trace"}, false},
 		{"core only still says someone reads logs", []string{"TF_LOG_CORE=trace"}, false},
+		{"Windows: any case", []string{"tf_log=trace"}, false},
+		{"Windows: providers in mixed case", []string{"Tf_Log_Provider=debug"}, false},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -123,7 +123,9 @@ func (c *Client) WithKeychain(kc authn.Keychain) *Client {
 		own = authn.DefaultKeychain
 	}
 	c.state() // created before the copy, so that both share it
+	sharedInit.Lock()
 	copied := *c
+	sharedInit.Unlock()
 	copied.Keychain = authn.NewMultiKeychain(kc, own)
 	copied.reads = nil
 	return &copied

@@ -2,6 +2,7 @@ package registry
 
 import (
 	"context"
+	"fmt"
 	"maps"
 	"sync"
 
@@ -36,8 +37,12 @@ type tagRead struct {
 	done  chan struct{}
 	descs map[string]v1.Descriptor
 	err   error
-	// joined counts the callers waiting for it, under tagReads.mu.
-	joined int
+	// joined counts the callers that joined it and waiting those still
+	// waiting, under tagReads.mu; cancel stops it once it runs, when the
+	// last one gives up (a read nobody waits for must not hold the queue,
+	// or a port-forward, for its whole timeout).
+	joined, waiting int
+	cancel          context.CancelFunc
 }
 
 // join returns the read the caller waits for, and whether the caller
@@ -58,6 +63,7 @@ func (q *tagReads) join(repository string) (r *tagRead, start bool) {
 	}
 	r = s.next
 	r.joined++
+	r.waiting++
 	if s.running {
 		return r, false
 	}
@@ -78,6 +84,29 @@ func (q *tagReads) finished(repository string) *tagRead {
 	}
 	s.next = nil
 	return r
+}
+
+// leave is called by a caller that gives up on r.
+func (q *tagReads) leave(r *tagRead) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	r.waiting--
+	if r.waiting == 0 && r.cancel != nil {
+		r.cancel()
+	}
+}
+
+// begin starts r with a context of its own, or says that nobody waits
+// for it any more.
+func (q *tagReads) begin(base context.Context, r *tagRead) (context.Context, bool) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if r.waiting == 0 {
+		return nil, false
+	}
+	ctx, cancel := context.WithCancel(base)
+	r.cancel = cancel
+	return ctx, true
 }
 
 // tagReadQueue is the client's queue. Copies made by WithKeychain get
@@ -104,7 +133,8 @@ func (c *Client) describeTags(ctx context.Context, repository string) (map[strin
 	select {
 	case <-r.done:
 	case <-ctx.Done():
-		return nil, ctx.Err()
+		q.leave(r)
+		return nil, fmt.Errorf("reading the tags of %s: %w", repository, ctx.Err())
 	}
 	if r.err != nil {
 		return nil, r.err
@@ -115,7 +145,12 @@ func (c *Client) describeTags(ctx context.Context, repository string) (map[strin
 // runTagReads performs r, then each read that waited for the one before.
 func (c *Client) runTagReads(ctx context.Context, q *tagReads, repository string, r *tagRead) {
 	for r != nil {
-		r.descs, r.err = c.readTags(ctx, repository)
+		if readCtx, ok := q.begin(ctx, r); ok {
+			r.descs, r.err = c.readTags(readCtx, repository)
+			r.cancel()
+		} else {
+			r.err = context.Canceled
+		}
 		close(r.done)
 		r = q.finished(repository)
 	}

@@ -170,3 +170,52 @@ func TestTagReadsOfEachKeychainAreItsOwn(t *testing.T) {
 		t.Fatal("a client with other credentials shares the reads of the first")
 	}
 }
+
+// A read every caller gave up on stops, and does not keep the next
+// caller waiting for the registry's timeout.
+func TestAnAbandonedTagReadStops(t *testing.T) {
+	var hung atomic.Int64
+	var armed atomic.Bool
+	inner := newRegistry()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodHead && strings.HasSuffix(r.URL.Path, "/manifests/held") && armed.Load() && hung.Add(1) == 1 {
+			<-r.Context().Done() // the first resolution hangs until its caller goes
+			return
+		}
+		inner.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	u, _ := url.Parse(srv.URL)
+	c := &Client{Hosts: map[string]string{clusterRegistry: u.Host}, Insecure: []string{clusterRegistry}, Timeout: 20 * time.Second}
+	repo := clusterRegistry + "/app"
+	push(t, u.Host, "app:held", nil)
+	armed.Store(true)
+
+	first, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	if _, err := c.snapshot(first, repo); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("the caller that gave up got %v, want its deadline", err)
+	}
+	second, cancel2 := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel2()
+	start := time.Now()
+	snap, err := c.snapshot(second, repo)
+	if err != nil {
+		t.Fatalf("after an abandoned read, the next caller got %v after %v (the registry answers again)", err, time.Since(start))
+	}
+	if snap["held"] == "" {
+		t.Fatalf("tags %v", snap)
+	}
+}
+
+func TestWithKeychainWhileReadingTags(t *testing.T) {
+	c, host := testRegistry(t)
+	push(t, host, "app:v1", nil)
+	var wg sync.WaitGroup
+	for range 10 {
+		wg.Add(2)
+		go func() { defer wg.Done(); _, _ = c.snapshot(context.Background(), clusterRegistry+"/app") }()
+		go func() { defer wg.Done(); _ = c.WithKeychain(nil) }()
+	}
+	wg.Wait()
+}
