@@ -13,8 +13,9 @@ import (
 // uncompressed opens a layer's tar. Gzip layers, nearly all of them, are
 // inflated here with klauspost/compress, half again as fast as the
 // standard library's inflater go-containerregistry uses: inflating the
-// added layer was most of the time an SBOM took. The registry's bytes
-// are still checked against the layer's digest as they are read.
+// added layer was most of the time an SBOM took. As with
+// go-containerregistry's own reader, the digest is checked only by a
+// reader that reaches the end of the blob, which a tar walk does not.
 func uncompressed(l v1.Layer) (io.ReadCloser, error) {
 	mt, err := l.MediaType()
 	if err != nil || !isGzipLayer(mt) {

@@ -257,7 +257,7 @@ func (r *imageResource) attach(ctx context.Context, m *imageResourceModel, prior
 				// goes with the image.
 				got.All = append(got.All, (<-imageSigned).record(m, diags)...)
 			}
-			return append(records, got.All...)
+			return appendNew(records, got.All)
 		}
 		made = got
 		tflog.Debug(ctx, "attachments pushed", map[string]any{"sbom": got.SBOM, "provenance": got.Provenance, "seconds": time.Since(t).Seconds()})
@@ -327,6 +327,22 @@ func (r *imageResource) attach(ctx context.Context, m *imageResourceModel, prior
 		}
 	}
 	return keep
+}
+
+// appendNew appends to records those of more it does not hold yet: a
+// failed attach that is retried must not record a signature twice.
+func appendNew(records, more []registry.Attachment) []registry.Attachment {
+	have := map[string]bool{}
+	for _, a := range records {
+		have[recordKey(a)] = true
+	}
+	for _, a := range more {
+		if !have[recordKey(a)] {
+			have[recordKey(a)] = true
+			records = append(records, a)
+		}
+	}
+	return records
 }
 
 // recordKey identifies a record: a document by its manifest, a
@@ -476,9 +492,10 @@ func (s signatures) record(m *imageResourceModel, diags *diag.Diagnostics) []reg
 }
 
 // checkKMSPlugin fails the plan of a KMS signing whose plugin is not
-// installed, rather than an apply that builds and then cannot sign.
+// installed, rather than an apply that builds and then cannot sign. A
+// plan that signs nothing (the signature is there) does not need it.
 func checkKMSPlugin(plan imageResourceModel, diags *diag.Diagnostics) {
-	if plan.Signing == nil || plan.Signing.KMSKey.IsUnknown() || plan.Signing.KMSKey.ValueString() == "" {
+	if plan.Signing == nil || plan.Signing.KMSKey.IsUnknown() || plan.Signing.KMSKey.ValueString() == "" || !plan.SignatureDigest.IsUnknown() {
 		return
 	}
 	ref := plan.Signing.KMSKey.ValueString()

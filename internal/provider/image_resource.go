@@ -87,9 +87,6 @@ func (r *imageResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanR
 	if plan.Executor.IsUnknown() && r.p != nil {
 		plan.Executor = types.StringValue(r.p.defaultExecutor)
 	}
-	if checkKMSPlugin(plan, &resp.Diagnostics); resp.Diagnostics.HasError() {
-		return
-	}
 
 	if req.State.Raw.IsNull() {
 		// A create, or the new instance of a replacement, which
@@ -97,6 +94,7 @@ func (r *imageResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanR
 		// state.
 		plan.ContextSHA256 = types.StringUnknown()
 		planAttachments(&plan, nil, true)
+		checkKMSPlugin(plan, &resp.Diagnostics)
 		r.planBuild(ctx, &plan, &resp.Diagnostics)
 		if !resp.Diagnostics.HasError() {
 			r.planDigest(ctx, req, &plan)
@@ -132,7 +130,11 @@ func (r *imageResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanR
 		plan.ContextSHA256 = state.ContextSHA256
 	}
 	planBaseRebuild(ctx, plan, state, req.Private, resp)
-	if planAttachments(&plan, &state, readFacts(ctx, req.Private).known()) && len(resp.RequiresReplace) == 0 {
+	provenanceRefused := planAttachments(&plan, &state, readFacts(ctx, req.Private).known())
+	if len(resp.RequiresReplace) == 0 {
+		checkKMSPlugin(plan, &resp.Diagnostics)
+	}
+	if provenanceRefused && len(resp.RequiresReplace) == 0 {
 		// An imported image, or one built before provenance existed:
 		// what the build did is not known, and provenance would invent it.
 		resp.Diagnostics.AddAttributeWarning(path.Root("provenance"), "Provenance Not Attached",

@@ -136,7 +136,7 @@ func newServiceRefValidator() validator.String {
 }
 
 // exactlyOneOf requires a block, when it is set, to set exactly one of
-// its attributes named (an unknown value counts as set).
+// its attributes named; with one of them unknown it waits.
 type exactlyOneOf []string
 
 func (v exactlyOneOf) Description(context.Context) string {
@@ -151,7 +151,11 @@ func (v exactlyOneOf) ValidateObject(_ context.Context, req validator.ObjectRequ
 	attrs := req.ConfigValue.Attributes()
 	var set []string
 	for _, name := range v {
-		if a, ok := attrs[name]; ok && !a.IsNull() {
+		a, ok := attrs[name]
+		if ok && a.IsUnknown() {
+			return // decided when the values are known
+		}
+		if ok && !a.IsNull() {
 			set = append(set, name)
 		}
 	}

@@ -54,7 +54,8 @@ func TestSigningNeedsExactlyOneKey(t *testing.T) {
 		{"a key not known yet", block(types.StringUnknown(), types.StringNull()), true},
 		{"neither", block(types.StringNull(), types.StringNull()), false},
 		{"both", block(types.StringValue("key"), types.StringValue("hashivault://k")), false},
-		{"both, one unknown", block(types.StringValue("key"), types.StringUnknown()), false},
+		{"one known, the other unknown: decided later", block(types.StringValue("key"), types.StringUnknown()), true},
+		{"one null, the other unknown", block(types.StringNull(), types.StringUnknown()), true},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -20,6 +20,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/static"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 	"github.com/sigstore/sigstore/pkg/signature"
+	"github.com/sigstore/sigstore/pkg/signature/options"
 )
 
 // Cosign's names for the parts of a signature.
@@ -108,7 +109,9 @@ func Sign(ctx context.Context, reg Registry, repository, digest string, sv signa
 		return Signed{}, fmt.Errorf("reading the signatures of %s@%s: %w", repository, digest, err)
 	}
 	body := Payload(repository, digest)
-	sig, err := sv.SignMessage(bytes.NewReader(body))
+	// With the context, a KMS plugin that hangs is killed when the
+	// build is cancelled or times out.
+	sig, err := sv.SignMessage(bytes.NewReader(body), options.WithContext(ctx))
 	if err != nil {
 		return Signed{}, fmt.Errorf("signing: %w", err)
 	}
