@@ -51,6 +51,11 @@ type Request struct {
 	// Cache keeps the package databases read from layers; nil reads them
 	// every time.
 	Cache *DatabaseCache
+	// Prepared, when set, is called with each attachment's manifest
+	// digest as soon as it is known, before the attachment is pushed, so
+	// that the caller can sign it meanwhile; calls come from several
+	// goroutines.
+	Prepared func(digest string)
 }
 
 // Kinds of attachments, as registry.Attachment records them.
@@ -96,14 +101,14 @@ func Attach(ctx context.Context, reg Registry, req Request) (Attached, error) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			sbomOut, sbomErr = attachSBOM(ctx, reg, req, image, images)
+			sbomOut, sbomErr = attachSBOM(ctx, reg, req, subjectOf(desc.Descriptor), image, images)
 		}()
 	}
 	if req.ProvenanceMode != "" {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			provOut, provErr = attachProvenance(ctx, reg, req, image, images)
+			provOut, provErr = attachProvenance(ctx, reg, req, subjectOf(desc.Descriptor), image, images)
 		}()
 	}
 	wg.Wait()
@@ -123,7 +128,7 @@ func Attach(ctx context.Context, reg Registry, req Request) (Attached, error) {
 
 // attachSBOM writes the SBOM of every image and attaches it to the image
 // (an index gets one of all its platforms, each platform image its own).
-func attachSBOM(ctx context.Context, reg Registry, req Request, image Image, images []platformImage) (Attached, error) {
+func attachSBOM(ctx context.Context, reg Registry, req Request, subject v1.Descriptor, image Image, images []platformImage) (Attached, error) {
 	var out Attached
 	mediaType := MediaTypeSPDX
 	if req.SBOMFormat == FormatCycloneDX {
@@ -145,7 +150,7 @@ func attachSBOM(ctx context.Context, reg Registry, req Request, image Image, ima
 	if err != nil {
 		return out, err
 	}
-	if out.SBOM, err = reg.Attach(ctx, req.Repository, req.Digest, registry.Artifact{ArtifactType: mt, Content: raw}); err != nil {
+	if out.SBOM, err = attachTo(ctx, reg, req, subject, registry.Artifact{ArtifactType: mt, Content: raw}); err != nil {
 		return out, fmt.Errorf("attaching the SBOM: %w", err)
 	}
 	out.All = append(out.All, registry.Attachment{Subject: req.Digest, Digest: out.SBOM, Kind: KindSBOM})
@@ -155,7 +160,7 @@ func attachSBOM(ctx context.Context, reg Registry, req Request, image Image, ima
 			if err != nil {
 				return out, err
 			}
-			d, err := reg.Attach(ctx, req.Repository, pi.digest, registry.Artifact{ArtifactType: mt, Content: raw})
+			d, err := attachTo(ctx, reg, req, pi.desc, registry.Artifact{ArtifactType: mt, Content: raw})
 			if err != nil {
 				return out, fmt.Errorf("attaching the SBOM of %s: %w", pi.platform, err)
 			}
@@ -168,7 +173,7 @@ func attachSBOM(ctx context.Context, reg Registry, req Request, image Image, ima
 
 // attachProvenance writes the statement and attaches it to the image
 // and, for an index, to each platform image.
-func attachProvenance(ctx context.Context, reg Registry, req Request, image Image, images []platformImage) (Attached, error) {
+func attachProvenance(ctx context.Context, reg Registry, req Request, subject v1.Descriptor, image Image, images []platformImage) (Attached, error) {
 	var out Attached
 	in := req.Provenance
 	in.Mode, in.Image, in.PlatformDigests, in.Base = req.ProvenanceMode, image, req.PlatformDigests, baseOf(req)
@@ -177,13 +182,13 @@ func attachProvenance(ctx context.Context, reg Registry, req Request, image Imag
 		return out, err
 	}
 	art := registry.Artifact{ArtifactType: MediaTypeInToto, Content: raw, Annotations: map[string]string{AnnotationPredicateType: PredicateSLSAProvenance}}
-	if out.Provenance, err = reg.Attach(ctx, req.Repository, req.Digest, art); err != nil {
+	if out.Provenance, err = attachTo(ctx, reg, req, subject, art); err != nil {
 		return out, fmt.Errorf("attaching the provenance: %w", err)
 	}
 	out.All = append(out.All, registry.Attachment{Subject: req.Digest, Digest: out.Provenance, Kind: KindProvenance})
 	if len(images) > 1 {
 		for _, pi := range images {
-			d, err := reg.Attach(ctx, req.Repository, pi.digest, art)
+			d, err := attachTo(ctx, reg, req, pi.desc, art)
 			if err != nil {
 				return out, fmt.Errorf("attaching the provenance of %s: %w", pi.platform, err)
 			}
@@ -208,6 +213,9 @@ type platformImage struct {
 	platform string
 	digest   string
 	img      v1.Image
+	// desc is the image's manifest's descriptor, the subject of its
+	// attachments.
+	desc v1.Descriptor
 }
 
 // platformImages are the image, or each image of the index, sorted by
@@ -226,7 +234,7 @@ func platformImages(desc *remote.Descriptor, digests map[string]string) ([]platf
 		if p := cfg.Platform(); p != nil {
 			platform = p.String()
 		}
-		return []platformImage{{platform: platform, digest: desc.Digest.String(), img: img}}, nil
+		return []platformImage{{platform: platform, digest: desc.Digest.String(), img: img, desc: subjectOf(desc.Descriptor)}}, nil
 	}
 	idx, err := desc.ImageIndex()
 	if err != nil {
@@ -249,13 +257,36 @@ func platformImages(desc *remote.Descriptor, digests map[string]string) ([]platf
 		if err != nil {
 			return nil, fmt.Errorf("reading image %s of index %s: %w", m.Digest, desc.Digest, err)
 		}
-		out = append(out, platformImage{platform: p, digest: m.Digest.String(), img: img})
+		out = append(out, platformImage{platform: p, digest: m.Digest.String(), img: img, desc: subjectOf(m)})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].platform < out[j].platform })
 	if len(out) == 0 {
 		return nil, fmt.Errorf("index %s holds no image of the built platforms", desc.Digest)
 	}
 	return out, nil
+}
+
+// subjectOf is what an attachment's manifest says of its subject.
+func subjectOf(d v1.Descriptor) v1.Descriptor {
+	return v1.Descriptor{MediaType: d.MediaType, Digest: d.Digest, Size: d.Size}
+}
+
+// attachTo pushes art as an attachment of subject, telling
+// req.Prepared its digest first.
+func attachTo(ctx context.Context, reg Registry, req Request, subject v1.Descriptor, art registry.Artifact) (string, error) {
+	art.SubjectDescriptor = &subject
+	want, err := registry.ArtifactDigest(subject, art)
+	if err != nil {
+		return "", err
+	}
+	if req.Prepared != nil {
+		req.Prepared(want)
+	}
+	got, err := reg.Attach(ctx, req.Repository, subject.Digest.String(), art)
+	if err == nil && got != want {
+		err = fmt.Errorf("the registry client attached %s as %s, not as %s", subject.Digest, got, want)
+	}
+	return got, err
 }
 
 // createdOf is the first image's creation time, the documents' only time.

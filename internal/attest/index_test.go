@@ -6,6 +6,7 @@ import (
 	"context"
 	"crypto/sha1"
 	"encoding/hex"
+	"sync"
 	"testing"
 
 	"github.com/google/go-containerregistry/pkg/name"
@@ -52,12 +53,32 @@ func TestAttachToAnIndex(t *testing.T) {
 	digest := push("app:multi", index(amd, arm))
 	amdDigest, _ := amd.Digest()
 	armDigest, _ := arm.Digest()
+	// Every attachment's digest is told before it is pushed, so that it
+	// can be signed meanwhile.
+	var mu sync.Mutex
+	prepared := map[string]bool{}
 	got, err := Attach(ctx, f.client, Request{SBOMFormat: FormatSPDX, ProvenanceMode: ProvenanceMin, Repository: f.repo, Digest: digest,
 		PlatformDigests: map[string]string{"linux/amd64": amdDigest.String(), "linux/arm64": armDigest.String()},
 		BaseRef:         f.base + ":multi", BaseDigest: baseDigest, Tool: "test",
-		Provenance: ProvenanceInput{Executor: "direct", Platforms: []string{"linux/amd64", "linux/arm64"}, Reproducible: true}})
+		Provenance: ProvenanceInput{Executor: "direct", Platforms: []string{"linux/amd64", "linux/arm64"}, Reproducible: true},
+		Prepared: func(d string) {
+			if ok, err := f.client.Exists(ctx, f.repo, d); err != nil || ok {
+				t.Errorf("%s told when it was already pushed (%v)", d, err)
+			}
+			mu.Lock()
+			prepared[d] = true
+			mu.Unlock()
+		}})
 	if err != nil {
 		t.Fatal(err)
+	}
+	if len(got.All) != 6 || len(prepared) != len(got.All) {
+		t.Errorf("%d attachments, %d digests told: %v", len(got.All), len(prepared), prepared)
+	}
+	for _, a := range got.All {
+		if !prepared[a.Digest] {
+			t.Errorf("the digest of %s attachment %s of %s was not told", a.Kind, a.Digest, a.Subject)
+		}
 	}
 	if len(got.Platforms) != 2 || got.Platforms["linux/arm64"].SBOM == "" || got.Platforms["linux/arm64"].Provenance == "" {
 		t.Fatalf("platform attachments %+v", got.Platforms)

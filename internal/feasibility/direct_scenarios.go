@@ -74,45 +74,55 @@ func (b *bench) attachAndSign(ctx context.Context, spec build.Spec, res *build.R
 	}
 	start := time.Now()
 	// As the provider does: the image signed while its documents are
-	// written, then both documents side by side, each signature in its
-	// own signature image.
-	var imageSig signing.Signed
-	var imageErr error
-	imageDone := make(chan struct{})
-	go func() {
-		defer close(imageDone)
-		imageSig, imageErr = signing.Sign(ctx, b.c.reg, spec.Repository, res.Digest, b.signer)
-	}()
+	// written, and each document as soon as its digest is known, while
+	// it is pushed; every signature in its own signature image.
+	type signed struct {
+		subject string
+		sig     signing.Signed
+		err     error
+	}
+	var mu sync.Mutex
+	var all []signed
+	var wg sync.WaitGroup
+	sign := func(d string) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sig, err := signing.Sign(ctx, b.c.reg, spec.Repository, d, b.signer)
+			mu.Lock()
+			all = append(all, signed{d, sig, err})
+			mu.Unlock()
+		}()
+	}
+	sign(res.Digest)
 	got, err := attest.Attach(ctx, b.c.reg, attest.Request{
 		SBOMFormat: attest.FormatSPDX, ProvenanceMode: attest.ProvenanceMin,
 		Repository: spec.Repository, Digest: res.Digest, BaseRef: res.BaseImage, BaseDigest: res.BaseImageDigest,
 		Tool: "onesbuild-feasibility", Cache: b.databases,
 		Provenance: attest.ProvenanceInput{Executor: res.Executor, DockerfileSHA256: res.DockerfileSHA256,
 			ContextSHA256: res.ContextSHA256, Reproducible: true},
+		Prepared: sign,
 	})
+	wg.Wait()
+	for _, sg := range all {
+		if sg.err == nil {
+			b.recordPush(spec.Repository, sg.sig.Image)
+		}
+	}
 	if err != nil {
-		<-imageDone
 		return fmt.Errorf("attaching: %w", err)
 	}
-	subjects := []string{got.SBOM, got.Provenance}
-	sigs := make([]signing.Signed, len(subjects))
-	errs := make([]error, len(subjects))
-	var wg sync.WaitGroup
-	for i, d := range subjects {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			sigs[i], errs[i] = signing.Sign(ctx, b.c.reg, spec.Repository, d, b.signer)
-		}()
-	}
-	wg.Wait()
-	<-imageDone
-	subjects, sigs, errs = append([]string{res.Digest}, subjects...), append([]signing.Signed{imageSig}, sigs...), append([]error{imageErr}, errs...)
-	for i := range subjects {
-		if errs[i] != nil {
-			return fmt.Errorf("signing %s: %w", subjects[i], errs[i])
+	signedSubjects := map[string]bool{}
+	for _, sg := range all {
+		if sg.err != nil {
+			return fmt.Errorf("signing %s: %w", sg.subject, sg.err)
 		}
-		b.recordPush(spec.Repository, sigs[i].Image)
+		signedSubjects[sg.subject] = true
+	}
+	for _, d := range []string{res.Digest, got.SBOM, got.Provenance} {
+		if !signedSubjects[d] {
+			return fmt.Errorf("%s was not signed", d)
+		}
 	}
 	s.Values[Attach] = time.Since(start).Seconds()
 	b.recordPush(spec.Repository, got.SBOM)

@@ -242,9 +242,15 @@ func (r *imageResource) attach(ctx context.Context, m *imageResourceModel, prior
 			go func() { imageSigned <- r.signAll(ctx, repo, sv, []string{image}) }()
 		}
 	}
+	// Each document is signed as soon as its digest is known, while it
+	// is pushed.
+	var early earlySignatures
 	var made attest.Attached
 	if sbom || provenance {
 		req := r.attachmentRequest(*m, facts, sbom, provenance)
+		if sv != nil {
+			req.Prepared = early.start(ctx, r, m.Repository.ValueString(), sv)
+		}
 		t := time.Now()
 		got, err := attest.Attach(ctx, r.p.registry, req)
 		if err != nil {
@@ -253,9 +259,10 @@ func (r *imageResource) attach(ctx context.Context, m *imageResourceModel, prior
 					"Make the registry reachable from this machine (see registry_hosts in the provider block) and apply again, which "+
 					"attaches them without building; or remove the sbom and provenance blocks.\n\nOriginal error: %v", m.ImageRef.ValueString(), err))
 			if sv != nil {
-				// A signature pushed meanwhile is recorded, so that it
-				// goes with the image.
+				// Signatures pushed meanwhile are recorded, so that they
+				// go with the image.
 				got.All = append(got.All, (<-imageSigned).record(m, diags)...)
+				got.All = append(got.All, early.wait(nil).record(nil, diags)...)
 			}
 			return appendNew(records, got.All)
 		}
@@ -282,7 +289,8 @@ func (r *imageResource) attach(ctx context.Context, m *imageResourceModel, prior
 				subjects = append(subjects, a.Digest)
 			}
 		}
-		docs := r.signAll(ctx, m.Repository.ValueString(), sv, subjects)
+		docs := early.wait(subjects)
+		docs = docs.merge(r.signAll(ctx, m.Repository.ValueString(), sv, docs.missing(subjects)), subjects)
 		made.All = append(made.All, (<-imageSigned).record(m, diags)...)
 		made.All = append(made.All, docs.record(nil, diags)...)
 	}
@@ -468,6 +476,94 @@ func (r *imageResource) signAll(ctx context.Context, repo string, sv signature.S
 		}()
 	}
 	wg.Wait()
+	return out
+}
+
+// earlySignatures sign documents while they are attached.
+type earlySignatures struct {
+	wg   sync.WaitGroup
+	mu   sync.Mutex
+	done []signatures
+}
+
+// start returns the attest.Request.Prepared that signs each document
+// in its own goroutine.
+func (e *earlySignatures) start(ctx context.Context, r *imageResource, repo string, sv signature.SignerVerifier) func(string) {
+	return func(digest string) {
+		e.wg.Add(1)
+		go func() {
+			defer e.wg.Done()
+			s := r.signAll(ctx, repo, sv, []string{digest})
+			e.mu.Lock()
+			e.done = append(e.done, s)
+			e.mu.Unlock()
+		}()
+	}
+}
+
+// wait waits for the signings started and returns their results, in
+// the order of subjects, then any others by digest.
+func (e *earlySignatures) wait(subjects []string) signatures {
+	e.wg.Wait()
+	var all signatures
+	for _, s := range e.done {
+		all.repo = s.repo
+		all.subjects = append(all.subjects, s.subjects...)
+		all.signed = append(all.signed, s.signed...)
+		all.errs = append(all.errs, s.errs...)
+	}
+	return all.merge(signatures{}, subjects)
+}
+
+// missing are those of subjects s has no result for.
+func (s signatures) missing(subjects []string) []string {
+	have := map[string]bool{}
+	for _, d := range s.subjects {
+		have[d] = true
+	}
+	var out []string
+	for _, d := range subjects {
+		if !have[d] {
+			have[d] = true
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
+// merge is s and more, one result per subject, in the order of order
+// and then of the others' digests.
+func (s signatures) merge(more signatures, order []string) signatures {
+	out := signatures{repo: s.repo}
+	if out.repo == "" {
+		out.repo = more.repo
+	}
+	type result struct {
+		signed signing.Signed
+		err    error
+	}
+	results := map[string]result{}
+	var rest []string
+	for _, from := range []signatures{s, more} {
+		for i, d := range from.subjects {
+			if _, ok := results[d]; !ok {
+				rest = append(rest, d)
+			}
+			results[d] = result{from.signed[i], from.errs[i]}
+		}
+	}
+	sort.Strings(rest)
+	placed := map[string]bool{}
+	for _, d := range append(append([]string{}, order...), rest...) {
+		res, ok := results[d]
+		if !ok || placed[d] {
+			continue
+		}
+		placed[d] = true
+		out.subjects = append(out.subjects, d)
+		out.signed = append(out.signed, res.signed)
+		out.errs = append(out.errs, res.err)
+	}
 	return out
 }
 

@@ -34,6 +34,10 @@ type Artifact struct {
 	// Subject is the digest of the manifest it is attached to, as Fetch
 	// read it.
 	Subject string
+	// SubjectDescriptor, when set, describes the subject to Attach, which
+	// then does not read it from the registry: a caller that has it
+	// saves a round trip.
+	SubjectDescriptor *v1.Descriptor
 }
 
 // Referrer is one manifest that names an image as its subject.
@@ -82,10 +86,11 @@ func (m rawManifest) RawManifest() ([]byte, error)        { return m.raw, nil }
 func (m rawManifest) MediaType() (types.MediaType, error) { return m.mediaType, nil }
 
 // Attach attaches a document to repository@subject and returns the
-// attachment's manifest digest. On a registry with the referrers API the
-// registry lists it; on one without, the subject's fallback tag
-// (sha256-<hex>) is updated, one attachment at a time per subject in
-// this process. The subject's own manifest is untouched.
+// attachment's manifest digest (ArtifactDigest's). On a registry with
+// the referrers API the registry lists it; on one without, the
+// subject's fallback tag (sha256-<hex>) is updated, one attachment at a
+// time per subject in this process. The subject's own manifest is
+// untouched.
 func (c *Client) Attach(ctx context.Context, repository, subject string, a Artifact) (string, error) {
 	ctx, cancel := c.withTimeout(ctx)
 	defer cancel()
@@ -94,46 +99,69 @@ func (c *Client) Attach(ctx context.Context, repository, subject string, a Artif
 		return "", err
 	}
 	opts := c.options(ctx)
-	sub, err := remote.Head(ref, opts...)
-	if err != nil {
-		return "", c.classify(ctx, ref.Context().Registry, err, "reading manifest "+ref.String())
+	sub := a.SubjectDescriptor
+	if sub == nil {
+		head, err := remote.Head(ref, opts...)
+		if err != nil {
+			return "", c.classify(ctx, ref.Context().Registry, err, "reading manifest "+ref.String())
+		}
+		sub = head
 	}
-	doc := static.NewLayer(a.Content, types.MediaType(a.ArtifactType))
-	cfg := static.NewLayer(emptyConfig, types.MediaType(a.ArtifactType))
-	for _, l := range []v1.Layer{cfg, doc} {
+	if sub.Digest.String() != subject {
+		return "", fmt.Errorf("attaching to %s: the subject's descriptor names %s", ref, sub.Digest)
+	}
+	raw, digest, err := artifactManifestOf(*sub, a)
+	if err != nil {
+		return "", err
+	}
+	for _, l := range []v1.Layer{static.NewLayer(emptyConfig, types.MediaType(a.ArtifactType)), static.NewLayer(a.Content, types.MediaType(a.ArtifactType))} {
 		if err := remote.WriteLayer(ref.Context(), l, opts...); err != nil {
 			return "", classifyCodes(err, "uploading an attachment to "+ref.Context().String())
 		}
 	}
-	cfgDesc, err := descriptorOf(cfg)
+	unlock := lockSubject(ref.Context().String() + "@" + subject)
+	defer unlock()
+	if err := remote.Put(ref.Context().Digest(digest), rawManifest{raw: raw, mediaType: types.OCIManifestSchema1}, opts...); err != nil {
+		return "", classifyCodes(err, "attaching to "+ref.String())
+	}
+	return digest, nil
+}
+
+// ArtifactDigest is the digest of the manifest Attach writes for a
+// attached to the manifest subject describes: known before anything is
+// pushed, so that signing it can start while it is written.
+func ArtifactDigest(subject v1.Descriptor, a Artifact) (string, error) {
+	_, digest, err := artifactManifestOf(subject, a)
+	return digest, err
+}
+
+// artifactManifestOf is the attachment's manifest and its digest. Only
+// the subject's media type, digest and size go into it.
+func artifactManifestOf(subject v1.Descriptor, a Artifact) ([]byte, string, error) {
+	cfgDesc, err := descriptorOf(static.NewLayer(emptyConfig, types.MediaType(a.ArtifactType)))
 	if err != nil {
-		return "", err
+		return nil, "", err
 	}
 	cfgDesc.Data = emptyConfig
-	docDesc, err := descriptorOf(doc)
+	docDesc, err := descriptorOf(static.NewLayer(a.Content, types.MediaType(a.ArtifactType)))
 	if err != nil {
-		return "", err
+		return nil, "", err
 	}
 	m := artifactManifest{
 		SchemaVersion: 2, MediaType: types.OCIManifestSchema1, ArtifactType: a.ArtifactType,
 		Config: cfgDesc, Layers: []v1.Descriptor{docDesc},
-		Subject:     &v1.Descriptor{MediaType: sub.MediaType, Digest: sub.Digest, Size: sub.Size},
+		Subject:     &v1.Descriptor{MediaType: subject.MediaType, Digest: subject.Digest, Size: subject.Size},
 		Annotations: a.Annotations,
 	}
 	raw, err := json.Marshal(m)
 	if err != nil {
-		return "", err
+		return nil, "", err
 	}
 	digest, _, err := v1.SHA256(bytes.NewReader(raw))
 	if err != nil {
-		return "", err
+		return nil, "", err
 	}
-	unlock := lockSubject(ref.Context().String() + "@" + subject)
-	defer unlock()
-	if err := remote.Put(ref.Context().Digest(digest.String()), rawManifest{raw: raw, mediaType: types.OCIManifestSchema1}, opts...); err != nil {
-		return "", classifyCodes(err, "attaching to "+ref.String())
-	}
-	return digest.String(), nil
+	return raw, digest.String(), nil
 }
 
 func descriptorOf(l v1.Layer) (v1.Descriptor, error) {

@@ -3,6 +3,9 @@ package registry
 import (
 	"context"
 	"testing"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
 )
 
 // TestDeleteAttachmentsKeepsForeignReferrers deletes this owner's
@@ -52,5 +55,59 @@ func TestDeleteAttachmentsKeepsForeignReferrers(t *testing.T) {
 	// Deleting again is no error: what is gone is gone.
 	if err := c.DeleteAttachments(ctx, repo, ours[:1]); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestArtifactDigestIsWhatAttachWrites predicts attachments' digests
+// before they are pushed, with the subject read from the registry and
+// with the caller's descriptor, and finds each under that digest,
+// naming its subject; a descriptor of another manifest is refused.
+func TestArtifactDigestIsWhatAttachWrites(t *testing.T) {
+	ctx := context.Background()
+	c, host := testRegistry(t)
+	repo := clusterRegistry + "/app"
+	subject := push(t, host, "app:one", nil)
+	other := push(t, host, "app:two", nil)
+	ref, err := name.ParseReference(host+"/app@"+subject.String(), name.Insecure)
+	if err != nil {
+		t.Fatal(err)
+	}
+	head, err := remote.Head(ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	read := Artifact{ArtifactType: "application/spdx+json", Content: []byte(`{"read":true}`)}
+	given := Artifact{ArtifactType: "application/vnd.in-toto+json", Content: []byte(`{"given":true}`), Annotations: map[string]string{"k": "v"}, SubjectDescriptor: head}
+	for _, a := range []Artifact{read, given} {
+		want, err := ArtifactDigest(*head, a)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := c.Attach(ctx, repo, subject.String(), a)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got != want {
+			t.Errorf("%s: attached as %s, predicted %s", a.ArtifactType, got, want)
+		}
+		found := false
+		refs, err := c.Referrers(ctx, repo, subject.String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range refs {
+			found = found || r.Digest == want
+		}
+		if !found {
+			t.Errorf("%s: %s is not among the subject's referrers %v", a.ArtifactType, want, refs)
+		}
+	}
+	wrong := given
+	wrong.Content = []byte(`{"wrong":true}`)
+	if _, err := c.Attach(ctx, repo, other.String(), wrong); err == nil {
+		t.Error("attaching to one image with another's descriptor succeeded")
+	}
+	if refs, _ := c.Referrers(ctx, repo, other.String()); len(refs) != 0 {
+		t.Errorf("a refused attachment was written: %v", refs)
 	}
 }
