@@ -51,6 +51,9 @@ type Request struct {
 	// Cache keeps the package databases read from layers; nil reads them
 	// every time.
 	Cache *DatabaseCache
+	// LocalLayers, when set, opens the image's layers that are on this
+	// machine (a direct build's), so that the SBOM reads them there.
+	LocalLayers LocalLayers
 	// Prepared, when set, is called with each attachment's manifest
 	// digest as soon as it is known, before the attachment is pushed, so
 	// that the caller can sign it meanwhile; calls come from several
@@ -347,11 +350,24 @@ func baseSBOM(ctx context.Context, reg Registry, repository, digest, mediaType s
 // them), the files are those that differ from the base's; without a
 // readable base every file is listed, and the SBOM says so.
 func contentsOf(ctx context.Context, reg Registry, pi platformImage, req Request) (Contents, error) {
-	c := Contents{Platform: pi.platform}
 	layers, err := pi.img.Layers()
 	if err != nil {
-		return c, fmt.Errorf("reading the layers of %s: %w", pi.digest, err)
+		return Contents{Platform: pi.platform}, fmt.Errorf("reading the layers of %s: %w", pi.digest, err)
 	}
+	if req.LocalLayers != nil {
+		c, err := layerContents(ctx, reg, pi, req, localFirst(layers, req.LocalLayers))
+		if err == nil {
+			return c, nil
+		}
+		// A layer on this machine that is not what was pushed: the
+		// registry's is read instead.
+	}
+	return layerContents(ctx, reg, pi, req, layers)
+}
+
+// layerContents is contentsOf with the image's layers read from layers.
+func layerContents(ctx context.Context, reg Registry, pi platformImage, req Request, layers []v1.Layer) (c Contents, err error) {
+	c = Contents{Platform: pi.platform}
 	var base v1.Image
 	baseLayers := 0
 	if req.BaseRef != "" && req.BaseDigest != "" {

@@ -129,12 +129,16 @@ func AddedFiles(layers []v1.Layer, baseLayers int, cache *DatabaseCache) ([]File
 // entry replaces what was at its path (a directory or symlink replaces a
 // file, a file replaces a directory and everything under it), and a hard
 // link takes its target's content from this layer or a lower one.
-func addLayerFiles(files map[string]File, l v1.Layer) (*layerDatabases, [][2]string, error) {
+func addLayerFiles(files map[string]File, l v1.Layer) (_ *layerDatabases, _ [][2]string, err error) {
 	rc, err := uncompressed(l)
 	if err != nil {
 		return nil, nil, fmt.Errorf("reading a layer: %w", err)
 	}
-	defer rc.Close()
+	defer func() {
+		if cerr := rc.Close(); err == nil && cerr != nil {
+			err = cerr
+		}
+	}()
 	dbs := &layerDatabases{}
 	own := map[string]File{}
 	var dirs, nonDirs, whiteouts, opaque []string

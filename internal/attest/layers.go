@@ -2,7 +2,11 @@ package attest
 
 import (
 	"bufio"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
 	"fmt"
+	"hash"
 	"io"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -13,9 +17,11 @@ import (
 // uncompressed opens a layer's tar. Gzip layers, nearly all of them, are
 // inflated here with klauspost/compress, half again as fast as the
 // standard library's inflater go-containerregistry uses: inflating the
-// added layer was most of the time an SBOM took. As with
-// go-containerregistry's own reader, the digest is checked only by a
-// reader that reaches the end of the blob, which a tar walk does not.
+// added layer was most of the time an SBOM took. Closing the reader
+// reads the rest of the blob, so that its digest is checked (by
+// go-containerregistry's reader for a blob from the registry, by
+// verifying for one read on this machine) even when a tar walk stops
+// before the end: an SBOM is never written from a damaged layer.
 func uncompressed(l v1.Layer) (io.ReadCloser, error) {
 	mt, err := l.MediaType()
 	if err != nil || !isGzipLayer(mt) {
@@ -37,7 +43,7 @@ func uncompressed(l v1.Layer) (io.ReadCloser, error) {
 		_ = compressed.Close()
 		return nil, fmt.Errorf("inflating the layer: %w", err)
 	}
-	return &inflating{Reader: zr, compressed: compressed}, nil
+	return &inflating{Reader: zr, rest: buffered, compressed: compressed}, nil
 }
 
 func isGzipLayer(mt types.MediaType) bool {
@@ -50,13 +56,89 @@ func isGzipLayer(mt types.MediaType) bool {
 
 type inflating struct {
 	*gzip.Reader
+	rest       io.Reader
 	compressed io.ReadCloser
 }
 
 func (r *inflating) Close() error {
-	err := r.Reader.Close()
+	_, err := io.Copy(io.Discard, r.rest)
+	if cerr := r.Reader.Close(); err == nil {
+		err = cerr
+	}
 	if cerr := r.compressed.Close(); err == nil {
 		err = cerr
 	}
-	return err
+	if err != nil {
+		return fmt.Errorf("reading the layer to its end: %w", err)
+	}
+	return nil
 }
+
+// LocalLayers opens, on this machine, the compressed blob of a layer
+// the caller wrote (diffID and digest as the image names them), so that
+// reading a just-pushed image does not download it again; ok is false
+// for a layer it does not have.
+type LocalLayers func(diffID, digest v1.Hash) (blob io.ReadCloser, ok bool)
+
+// localFirst are the layers, each read from local when local has it
+// and from the registry otherwise.
+func localFirst(layers []v1.Layer, local LocalLayers) []v1.Layer {
+	if local == nil {
+		return layers
+	}
+	out := make([]v1.Layer, len(layers))
+	for i, l := range layers {
+		out[i] = localLayer{Layer: l, local: local}
+	}
+	return out
+}
+
+// localLayer is a registry's layer whose blob may be on this machine.
+type localLayer struct {
+	v1.Layer
+	local LocalLayers
+}
+
+func (l localLayer) Compressed() (io.ReadCloser, error) {
+	digest, err := l.Digest()
+	if err != nil {
+		return nil, err
+	}
+	diffID, err := l.DiffID()
+	if err != nil {
+		return l.Layer.Compressed()
+	}
+	size, err := l.Size()
+	if err != nil {
+		return nil, err
+	}
+	blob, ok := l.local(diffID, digest)
+	if !ok {
+		return l.Layer.Compressed()
+	}
+	return &verifying{r: blob, hash: sha256.New(), want: digest, size: size}, nil
+}
+
+// verifying reads a blob and fails at its end when it is not the
+// digest and size it should be.
+type verifying struct {
+	r    io.ReadCloser
+	hash hash.Hash
+	want v1.Hash
+	size int64
+	n    int64
+}
+
+func (v *verifying) Read(p []byte) (int, error) {
+	n, err := v.r.Read(p)
+	v.hash.Write(p[:n])
+	v.n += int64(n)
+	if errors.Is(err, io.EOF) {
+		if got := hex.EncodeToString(v.hash.Sum(nil)); v.n != v.size || got != v.want.Hex {
+			return n, fmt.Errorf("the layer %s read on this machine is %d bytes of sha256:%s", v.want, v.n, got)
+		}
+	}
+	return n, err
+}
+
+func (v *verifying) Close() error { return v.r.Close() }

@@ -124,12 +124,16 @@ func isDatabase(p string) bool {
 	return p == dpkgStatus || p == apkInstalled || strings.HasPrefix(p, dpkgStatusD+"/")
 }
 
-func readDatabases(l v1.Layer) (*layerDatabases, error) {
+func readDatabases(l v1.Layer) (_ *layerDatabases, err error) {
 	rc, err := uncompressed(l)
 	if err != nil {
 		return nil, fmt.Errorf("reading a layer: %w", err)
 	}
-	defer rc.Close()
+	defer func() {
+		if cerr := rc.Close(); err == nil && cerr != nil {
+			err = cerr
+		}
+	}()
 	out := &layerDatabases{}
 	tr := tar.NewReader(rc)
 	for {

@@ -96,7 +96,9 @@ func Run(ctx context.Context, t Target, o Options) (*Report, error) {
 	defer os.RemoveAll(work)
 	b := &bench{t: t, o: o, c: c, work: work, pushed: map[string][]string{}, r: &Report{Skipped: map[string]string{}}, databases: &attest.DatabaseCache{}}
 	b.kaniko = &kaniko.Executor{Client: c.client, Attacher: &kube.PodAttacher{Config: c.cfg, Client: c.client}}
-	b.direct = &direct.Executor{Registry: c.reg, IndexCacheDir: filepath.Join(work, "index")}
+	// With a layer cache, as the provider builds: the SBOM of a direct
+	// build reads its layers there.
+	b.direct = &direct.Executor{Registry: c.reg, IndexCacheDir: filepath.Join(work, "index"), LayerCacheDir: filepath.Join(work, "layers")}
 	fmt.Fprintln(o.Log, "environment: cluster, nodes, registry round trip")
 	b.r.Environment = t.environment(ctx, c, o.Log)
 	b.r.Environment.Sampling = b.samplingNote()

@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
@@ -21,6 +22,7 @@ import (
 
 	"github.com/onesbuild/terraform-provider-onesbuild/internal/attest"
 	"github.com/onesbuild/terraform-provider-onesbuild/internal/build"
+	"github.com/onesbuild/terraform-provider-onesbuild/internal/build/direct"
 	"github.com/onesbuild/terraform-provider-onesbuild/internal/signing"
 )
 
@@ -101,7 +103,8 @@ func (b *bench) attachAndSign(ctx context.Context, spec build.Spec, res *build.R
 		Tool: "onesbuild-feasibility", Cache: b.databases,
 		Provenance: attest.ProvenanceInput{Executor: res.Executor, DockerfileSHA256: res.DockerfileSHA256,
 			ContextSHA256: res.ContextSHA256, Reproducible: true},
-		Prepared: sign,
+		Prepared:    sign,
+		LocalLayers: b.localLayers,
 	})
 	wg.Wait()
 	for _, sg := range all {
@@ -128,6 +131,11 @@ func (b *bench) attachAndSign(ctx context.Context, spec build.Spec, res *build.R
 	b.recordPush(spec.Repository, got.SBOM)
 	b.recordPush(spec.Repository, got.Provenance)
 	return nil
+}
+
+// localLayers opens the layers the direct builds keep on this machine.
+func (b *bench) localLayers(diffID, digest v1.Hash) (io.ReadCloser, bool) {
+	return direct.OpenCachedLayer(b.direct.LayerCacheDir, diffID, digest)
 }
 
 // floor appends the binary to the base as one layer and pushes it with

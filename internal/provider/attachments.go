@@ -5,11 +5,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"sort"
 	"strings"
 	"sync"
 	"time"
 
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/types"
@@ -18,6 +20,7 @@ import (
 
 	"github.com/onesbuild/terraform-provider-onesbuild/internal/attest"
 	"github.com/onesbuild/terraform-provider-onesbuild/internal/build"
+	"github.com/onesbuild/terraform-provider-onesbuild/internal/build/direct"
 	"github.com/onesbuild/terraform-provider-onesbuild/internal/kube"
 	"github.com/onesbuild/terraform-provider-onesbuild/internal/registry"
 	"github.com/onesbuild/terraform-provider-onesbuild/internal/signing"
@@ -177,6 +180,11 @@ func (r *imageResource) attachmentRequest(m imageResourceModel, facts buildFacts
 		BaseRef: facts.BaseImage, BaseDigest: m.BaseImageDigest.ValueString(),
 		Tool:  "terraform-provider-onesbuild " + r.p.version,
 		Cache: sharedDatabases,
+		// A direct build's layers are in the layer cache: the SBOM reads
+		// them there, not from the registry.
+		LocalLayers: func(diffID, digest v1.Hash) (io.ReadCloser, bool) {
+			return direct.OpenCachedLayer(cacheDir("layers"), diffID, digest)
+		},
 		Provenance: attest.ProvenanceInput{
 			Tags: tags, Executor: m.ExecutorUsed.ValueString(), ProviderVersion: r.p.version,
 			DockerfileSHA256: facts.DockerfileSHA256, Target: m.Target.ValueString(), Platforms: platforms,

@@ -2,6 +2,7 @@ package direct
 
 import (
 	"encoding/json"
+	"io"
 	"os"
 	"path/filepath"
 	"sync"
@@ -98,4 +99,34 @@ func fileDigest(path string) (v1.Hash, error) {
 	defer f.Close()
 	h, _, err := v1.SHA256(f)
 	return h, err
+}
+
+// OpenCachedLayer opens the compressed blob of a layer the builds with
+// LayerCacheDir dir wrote, when the cache holds it under diffID with the
+// given digest, so that what reads a just-pushed image's layers (its
+// SBOM) reads them here rather than from the registry. It is not
+// hashed here: the reader checks the digest as it reads.
+func OpenCachedLayer(dir string, diffID, digest v1.Hash) (io.ReadCloser, bool) {
+	if dir == "" {
+		return nil, false
+	}
+	c := &layerCache{dir: dir}
+	layerPath, metaPath := c.paths(diffID)
+	raw, err := os.ReadFile(metaPath)
+	if err != nil {
+		return nil, false
+	}
+	var m layerMeta
+	if json.Unmarshal(raw, &m) != nil || m.Digest != digest.String() {
+		return nil, false
+	}
+	f, err := os.Open(layerPath)
+	if err != nil {
+		return nil, false
+	}
+	if fi, err := f.Stat(); err != nil || fi.Size() != m.Size {
+		_ = f.Close()
+		return nil, false
+	}
+	return f, true
 }

@@ -14,6 +14,7 @@ import (
 	"testing"
 
 	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/onesbuild/terraform-provider-onesbuild/internal/build"
@@ -202,3 +203,46 @@ func TestLayerCache_Concurrent(t *testing.T) {
 }
 
 var _ = context.Background
+
+// OpenCachedLayer gives, for each layer a build added, the very blob it
+// pushed, and nothing for a digest the cache does not hold under that
+// diff ID.
+func TestOpenCachedLayerIsThePushedBlob(t *testing.T) {
+	e, _, host := setup(t)
+	e.LayerCacheDir = t.TempDir()
+	spec := cacheSpec("opened")
+	res, err := buildWith(e, spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref, _ := name.ParseReference(host+"/"+strings.TrimPrefix(spec.Repository, clusterRegistry+"/")+"@"+res.Digest, name.Insecure)
+	img, err := remote.Image(ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	layers, _ := img.Layers()
+	opened := 0
+	for _, l := range layers {
+		diffID, _ := l.DiffID()
+		digest, _ := l.Digest()
+		blob, ok := OpenCachedLayer(e.LayerCacheDir, diffID, digest)
+		if !ok {
+			continue
+		}
+		opened++
+		got, _, err := v1.SHA256(blob)
+		blob.Close()
+		if err != nil || got != digest {
+			t.Errorf("the cached blob of %s hashes to %s (%v)", digest, got, err)
+		}
+		if _, ok := OpenCachedLayer(e.LayerCacheDir, diffID, diffID); ok {
+			t.Errorf("a layer opened under a digest it does not have")
+		}
+	}
+	if opened != 1 {
+		t.Errorf("%d of %d layers opened; want the one COPY added", opened, len(layers))
+	}
+	if _, ok := OpenCachedLayer("", v1.Hash{}, v1.Hash{}); ok {
+		t.Error("no cache directory opened a layer")
+	}
+}

@@ -1,0 +1,179 @@
+package attest
+
+import (
+	"archive/tar"
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"io"
+	"log"
+	"math/rand"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	ggcrregistry "github.com/google/go-containerregistry/pkg/registry"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	spdxjson "github.com/spdx/tools-golang/json"
+
+	"github.com/onesbuild/terraform-provider-onesbuild/internal/imagefs/imagefstest"
+	"github.com/onesbuild/terraform-provider-onesbuild/internal/registry"
+)
+
+// blobServer is an in-memory registry that serves one blob as told:
+// refused, or replaced by other bytes.
+type blobServer struct {
+	next    http.Handler
+	digest  string
+	refuse  atomic.Bool
+	replace atomic.Pointer[[]byte]
+	gets    atomic.Int32
+}
+
+func (s *blobServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method == http.MethodGet && s.digest != "" && strings.HasSuffix(r.URL.Path, "/blobs/"+s.digest) {
+		s.gets.Add(1)
+		if s.refuse.Load() {
+			http.Error(w, "refused", http.StatusInternalServerError)
+			return
+		}
+		if b := s.replace.Load(); b != nil {
+			_, _ = w.Write(*b)
+			return
+		}
+	}
+	s.next.ServeHTTP(w, r)
+}
+
+// localLayerFixture is an image of one added layer (a file bigger than
+// any read-ahead) in a registry whose serving of that layer the test
+// controls.
+type localLayerFixture struct {
+	f       *fixture
+	srv     *blobServer
+	layer   v1.Layer
+	blob    []byte
+	content string
+}
+
+func newLocalLayerFixture(t *testing.T) localLayerFixture {
+	t.Helper()
+	srv := &blobServer{next: ggcrregistry.New(ggcrregistry.Logger(log.New(io.Discard, "", 0)))}
+	hs := httptest.NewServer(srv)
+	t.Cleanup(hs.Close)
+	u, _ := url.Parse(hs.URL)
+	f := &fixture{client: &registry.Client{Hosts: map[string]string{clusterRegistry: u.Host}, Insecure: []string{clusterRegistry}},
+		host: u.Host, repo: clusterRegistry + "/app"}
+	// Incompressible, so that the blob is larger than what readers read
+	// ahead.
+	random := make([]byte, 256<<10)
+	rand.New(rand.NewSource(1)).Read(random)
+	content := hex.EncodeToString(random)
+	layer := imagefstest.Layer(t, imagefstest.Entry{Header: tar.Header{Name: "app/data.txt", Typeflag: tar.TypeReg, Mode: 0o644}, Content: content})
+	img, err := mutate.AppendLayers(empty.Image, layer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, _ := img.ConfigFile()
+	cfg.OS, cfg.Architecture = "linux", "amd64"
+	img, _ = mutate.ConfigFile(img, cfg)
+	f.digest = f.push(t, "app:v1", img)
+	d, _ := layer.Digest()
+	srv.digest = d.String()
+	rc, _ := layer.Compressed()
+	blob, _ := io.ReadAll(rc)
+	return localLayerFixture{f: f, srv: srv, layer: layer, blob: blob, content: content}
+}
+
+// local serves blob as the layer's local copy.
+func (x localLayerFixture) local(blob []byte) LocalLayers {
+	wantDiffID, _ := x.layer.DiffID()
+	wantDigest, _ := x.layer.Digest()
+	return func(diffID, digest v1.Hash) (io.ReadCloser, bool) {
+		if diffID != wantDiffID || digest != wantDigest {
+			return nil, false
+		}
+		return io.NopCloser(bytes.NewReader(blob)), true
+	}
+}
+
+// sbomFile is the sha256 the SBOM attached with local records for
+// /app/data.txt, or the error attaching gave.
+func (x localLayerFixture) sbomFile(t *testing.T, local LocalLayers) (string, error) {
+	t.Helper()
+	// A client of its own: one client keeps small blobs it has read.
+	f := *x.f
+	f.client = &registry.Client{Hosts: x.f.client.Hosts, Insecure: x.f.client.Insecure}
+	got, err := Attach(context.Background(), f.client, Request{SBOMFormat: FormatSPDX, Repository: x.f.repo, Digest: x.f.digest, Tool: "test", LocalLayers: local})
+	if err != nil {
+		return "", err
+	}
+	doc, err := spdxjson.Read(bytes.NewReader(x.f.fetch(t, got.SBOM).Content))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, file := range doc.Files {
+		if file.FileName == "/app/data.txt" || file.FileName == "./app/data.txt" || file.FileName == "app/data.txt" {
+			for _, c := range file.Checksums {
+				if c.Algorithm == "SHA256" {
+					return c.Value, nil
+				}
+			}
+		}
+	}
+	t.Fatalf("the SBOM does not list /app/data.txt: %+v", doc.Files)
+	return "", nil
+}
+
+func TestSBOMReadsTheLayerOnThisMachine(t *testing.T) {
+	x := newLocalLayerFixture(t)
+	sum := sha256.Sum256([]byte(x.content))
+	want := hex.EncodeToString(sum[:])
+
+	x.srv.refuse.Store(true)
+	got, err := x.sbomFile(t, x.local(x.blob))
+	if err != nil || got != want {
+		t.Fatalf("with the layer here and the registry refusing it: %s, %v; want %s", got, err, want)
+	}
+	if n := x.srv.gets.Load(); n != 0 {
+		t.Errorf("the layer was downloaded %d times though it is on this machine", n)
+	}
+	if _, err := x.sbomFile(t, nil); err == nil {
+		t.Error("without the local layer, a registry refusing the layer did not fail the SBOM: the test proves nothing")
+	}
+}
+
+// TestSBOMIsNeverWrittenFromADamagedLayer damages the layer where the
+// tar walk does not look (the gzip trailer's last byte): here, a
+// damaged local copy gives way to the registry's; from the registry,
+// the attach fails rather than attach an SBOM of unverified bytes.
+func TestSBOMIsNeverWrittenFromADamagedLayer(t *testing.T) {
+	x := newLocalLayerFixture(t)
+	sum := sha256.Sum256([]byte(x.content))
+	want := hex.EncodeToString(sum[:])
+	damaged := append([]byte{}, x.blob...)
+	damaged[len(damaged)-1] ^= 0xff
+
+	got, err := x.sbomFile(t, x.local(damaged))
+	if err != nil || got != want {
+		t.Fatalf("a damaged local layer: %s, %v; want the registry's layer read, %s", got, err, want)
+	}
+	if x.srv.gets.Load() == 0 {
+		t.Error("a damaged local layer was used, not the registry's")
+	}
+
+	x.srv.replace.Store(&damaged)
+	if _, err := x.sbomFile(t, nil); err == nil {
+		t.Error("an SBOM was attached from a layer the registry served with other bytes than its digest's")
+	}
+	x.srv.refuse.Store(true)
+	if _, err := x.sbomFile(t, x.local(damaged)); err == nil {
+		t.Error("an SBOM was attached from a damaged local layer when the registry could not serve it")
+	}
+}
