@@ -210,12 +210,16 @@ func (c *Client) Reference(ctx context.Context, ref string) (name.Reference, err
 func (c *Client) RemoteOptions(ctx context.Context) []remote.Option { return c.options(ctx) }
 
 func (c *Client) options(ctx context.Context) []remote.Option {
+	return []remote.Option{remote.WithContext(ctx), remote.WithAuthFromKeychain(c.keychain()), remote.WithTransport(c.transport())}
+}
+
+// keychain is where the client's credentials come from.
+func (c *Client) keychain() authn.Keychain {
 	kc := c.Keychain
 	if kc == nil {
 		kc = authn.DefaultKeychain
 	}
-	kc = forwardKeychain{inner: kc, c: c}
-	return []remote.Option{remote.WithContext(ctx), remote.WithAuthFromKeychain(kc), remote.WithTransport(c.transport())}
+	return forwardKeychain{inner: kc, c: c}
 }
 
 // transport is the HTTP transport every request of this client goes

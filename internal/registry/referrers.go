@@ -114,8 +114,15 @@ func (c *Client) Attach(ctx context.Context, repository, subject string, a Artif
 	if err != nil {
 		return "", err
 	}
-	for _, l := range []v1.Layer{static.NewLayer(emptyConfig, types.MediaType(a.ArtifactType)), static.NewLayer(a.Content, types.MediaType(a.ArtifactType))} {
-		if err := remote.WriteLayer(ref.Context(), l, opts...); err != nil {
+	// The empty config is there after the first attachment (and this
+	// client remembers it); the document, new, is uploaded in two
+	// requests, or go-containerregistry's way, with its retries, when
+	// that fails.
+	if err := remote.WriteLayer(ref.Context(), static.NewLayer(emptyConfig, types.MediaType(a.ArtifactType)), opts...); err != nil {
+		return "", classifyCodes(err, "uploading an attachment to "+ref.Context().String())
+	}
+	if c.uploadSmallBlob(ctx, ref.Context(), a.Content) != nil {
+		if err := remote.WriteLayer(ref.Context(), static.NewLayer(a.Content, types.MediaType(a.ArtifactType)), opts...); err != nil {
 			return "", classifyCodes(err, "uploading an attachment to "+ref.Context().String())
 		}
 	}

@@ -1,0 +1,94 @@
+package registry
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+)
+
+// uploadLog records the requests a registry is asked, and can refuse
+// uploads that carry their content in the closing request.
+type uploadLog struct {
+	next             http.Handler
+	mu               sync.Mutex
+	seen             []string
+	refuseMonolithic bool
+}
+
+func (l *uploadLog) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	l.mu.Lock()
+	l.seen = append(l.seen, r.Method+" "+r.URL.Path)
+	l.mu.Unlock()
+	if l.refuseMonolithic && r.Method == http.MethodPut && strings.Contains(r.URL.Path, "/blobs/uploads/") && r.ContentLength > 0 {
+		http.Error(w, `{"errors":[{"code":"UNSUPPORTED","message":"no monolithic uploads"}]}`, http.StatusBadRequest)
+		return
+	}
+	l.next.ServeHTTP(w, r)
+}
+
+func (l *uploadLog) count(digest string) (uploads, asks int) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, s := range l.seen {
+		switch {
+		case strings.Contains(s, "/blobs/uploads/"):
+			uploads++
+		case strings.HasPrefix(s, "HEAD ") && strings.HasSuffix(s, "/blobs/"+digest):
+			asks++
+		}
+	}
+	return uploads, asks
+}
+
+func loggedRegistry(t *testing.T, refuseMonolithic bool) (*Client, string, *uploadLog) {
+	t.Helper()
+	l := &uploadLog{next: newRegistry(), refuseMonolithic: refuseMonolithic}
+	srv := httptest.NewServer(l)
+	t.Cleanup(srv.Close)
+	u, _ := url.Parse(srv.URL)
+	return &Client{Hosts: map[string]string{clusterRegistry: u.Host}, Insecure: []string{clusterRegistry}}, u.Host, l
+}
+
+// TestAttachUploadsADocumentInTwoRequests attaches a document to a
+// registry that has the empty config already: the document goes in
+// with one POST and one PUT, nobody asks whether it is there, and the
+// registry holds exactly its bytes. A registry that refuses the content
+// in the closing PUT still gets it, the long way.
+func TestAttachUploadsADocumentInTwoRequests(t *testing.T) {
+	for _, refuse := range []bool{false, true} {
+		ctx := context.Background()
+		c, host, l := loggedRegistry(t, refuse)
+		repo := clusterRegistry + "/app"
+		subject := push(t, host, "app:v1", nil).String()
+		if _, err := c.Attach(ctx, repo, subject, Artifact{ArtifactType: "application/spdx+json", Content: []byte(`{"first":1}`)}); err != nil {
+			t.Fatal(err)
+		}
+		content := []byte(`{"spdxVersion":"SPDX-2.3","second":2}`)
+		digest, _, _ := v1.SHA256(strings.NewReader(string(content)))
+		before, _ := l.count(digest.String())
+		d, err := c.Attach(ctx, repo, subject, Artifact{ArtifactType: "application/spdx+json", Content: content})
+		if err != nil {
+			t.Fatalf("refusing monolithic uploads %v: %v", refuse, err)
+		}
+		uploads, asks := l.count(digest.String())
+		if !refuse && (uploads-before != 2 || asks != 0) {
+			t.Errorf("the document took %d upload requests and %d existence checks; want 2 and 0", uploads-before, asks)
+		}
+		got, err := c.Fetch(ctx, repo, d)
+		if err != nil || string(got.Content) != string(content) {
+			t.Errorf("refusing monolithic uploads %v: the attachment holds %q (%v)", refuse, got.Content, err)
+		}
+		ref, _ := name.ParseReference(host+"/app@"+digest.String(), name.Insecure)
+		if _, err := remote.Layer(ref.(name.Digest)); err != nil {
+			t.Errorf("the document's blob is not in the registry: %v", err)
+		}
+	}
+}
