@@ -95,6 +95,9 @@ func (t reuse) RoundTrip(req *http.Request) (*http.Response, error) {
 		t.cache.forget(req)
 		return t.inner.RoundTrip(req)
 	}
+	if referrersQuery.MatchString(req.URL.Path) && req.Method == http.MethodGet {
+		return t.referrers(req)
+	}
 	ttl, ok := kind(req)
 	if !ok {
 		resp, err := t.inner.RoundTrip(req)
@@ -142,6 +145,27 @@ func (t reuse) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	t.cache.store(key, entry)
 	return resp, nil
+}
+
+// referrersQuery is a request to the OCI referrers API.
+var referrersQuery = regexp.MustCompile(`^/v2/.+/referrers/sha256:[a-f0-9]{64}$`)
+
+// referrers asks the referrers API, unless the registry said in the
+// last minute that it has none: go-containerregistry asks before every
+// attachment it writes and every listing, and a registry without the
+// API (it answers 404; one with it lists even a subject it does not
+// hold) gets it no sooner than it is upgraded.
+func (t reuse) referrers(req *http.Request) (*http.Response, error) {
+	key := "referrers unsupported\x00" + req.URL.Scheme + "://" + req.URL.Host
+	if _, ok := t.cache.answer(key, &http.Request{Method: http.MethodHead, Header: http.Header{}}); ok {
+		return &http.Response{Status: http.StatusText(http.StatusNotFound), StatusCode: http.StatusNotFound, Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
+			Header: http.Header{}, Request: req, Body: http.NoBody}, nil
+	}
+	resp, err := t.inner.RoundTrip(req)
+	if err == nil && resp.StatusCode == http.StatusNotFound {
+		t.cache.store(key, &cachedResponse{status: http.StatusNotFound, header: http.Header{}, expires: t.cache.now().Add(pingTTL), headOnly: true})
+	}
+	return resp, err
 }
 
 // uploadDone is the last request of a blob upload: PUT

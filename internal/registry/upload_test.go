@@ -2,6 +2,9 @@ package registry
 
 import (
 	"context"
+	"fmt"
+	"io"
+	"log"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -10,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/google/go-containerregistry/pkg/name"
+	ggcrregistry "github.com/google/go-containerregistry/pkg/registry"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 )
@@ -90,5 +94,48 @@ func TestAttachUploadsADocumentInTwoRequests(t *testing.T) {
 		if _, err := remote.Layer(ref.(name.Digest)); err != nil {
 			t.Errorf("the document's blob is not in the registry: %v", err)
 		}
+	}
+}
+
+// TestReferrersAPIAbsenceIsAskedOnce: go-containerregistry probes the
+// referrers API before every attachment and listing; a registry without
+// it is asked once, and every attachment is still listed (by the
+// fallback tag). One with it is asked every time.
+func TestReferrersAPIAbsenceIsAskedOnce(t *testing.T) {
+	for _, supported := range []bool{false, true} {
+		ctx := context.Background()
+		l := &uploadLog{next: ggcrregistry.New(ggcrregistry.WithReferrersSupport(supported), ggcrregistry.Logger(log.New(io.Discard, "", 0)))}
+		srv := httptest.NewServer(l)
+		u, _ := url.Parse(srv.URL)
+		c := &Client{Hosts: map[string]string{clusterRegistry: u.Host}, Insecure: []string{clusterRegistry}}
+		repo := clusterRegistry + "/app"
+		subject := push(t, u.Host, "app:v1", nil).String()
+		var attached []string
+		for i := range 3 {
+			d, err := c.Attach(ctx, repo, subject, Artifact{ArtifactType: "application/spdx+json", Content: []byte(fmt.Sprintf(`{"n":%d}`, i))})
+			if err != nil {
+				t.Fatal(err)
+			}
+			attached = append(attached, d)
+		}
+		refs, err := c.Referrers(ctx, repo, subject)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(refs) != len(attached) {
+			t.Errorf("referrers API %v: %d of %d attachments listed", supported, len(refs), len(attached))
+		}
+		probes := 0
+		l.mu.Lock()
+		for _, s := range l.seen {
+			if strings.Contains(s, "/referrers/") {
+				probes++
+			}
+		}
+		l.mu.Unlock()
+		if want := map[bool]int{false: 1, true: 4}[supported]; probes != want {
+			t.Errorf("referrers API %v: asked %d times, want %d", supported, probes, want)
+		}
+		srv.Close()
 	}
 }
