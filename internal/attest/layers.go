@@ -25,7 +25,7 @@ import (
 func uncompressed(l v1.Layer) (io.ReadCloser, error) {
 	mt, err := l.MediaType()
 	if err != nil || !isGzipLayer(mt) {
-		return l.Uncompressed()
+		return readToEnd(l.Uncompressed())
 	}
 	compressed, err := l.Compressed()
 	if err != nil {
@@ -36,7 +36,7 @@ func uncompressed(l v1.Layer) (io.ReadCloser, error) {
 		// Labelled gzip and not (some registries and tools do that):
 		// go-containerregistry knows what else it may be.
 		_ = compressed.Close()
-		return l.Uncompressed()
+		return readToEnd(l.Uncompressed())
 	}
 	zr, err := gzip.NewReader(buffered)
 	if err != nil {
@@ -44,6 +44,29 @@ func uncompressed(l v1.Layer) (io.ReadCloser, error) {
 		return nil, fmt.Errorf("inflating the layer: %w", err)
 	}
 	return &inflating{Reader: zr, rest: buffered, compressed: compressed}, nil
+}
+
+// readToEnd makes closing rc read the rest of it first, so that
+// go-containerregistry's reader reaches the end of the blob, where it
+// checks the digest.
+func readToEnd(rc io.ReadCloser, err error) (io.ReadCloser, error) {
+	if err != nil {
+		return nil, err
+	}
+	return drainingCloser{rc}, nil
+}
+
+type drainingCloser struct{ io.ReadCloser }
+
+func (d drainingCloser) Close() error {
+	_, err := io.Copy(io.Discard, d.ReadCloser)
+	if cerr := d.ReadCloser.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("reading the layer to its end: %w", err)
+	}
+	return nil
 }
 
 func isGzipLayer(mt types.MediaType) bool {

@@ -20,6 +20,8 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/static"
+	"github.com/google/go-containerregistry/pkg/v1/types"
 	spdxjson "github.com/spdx/tools-golang/json"
 
 	"github.com/onesbuild/terraform-provider-onesbuild/internal/imagefs/imagefstest"
@@ -175,5 +177,47 @@ func TestSBOMIsNeverWrittenFromADamagedLayer(t *testing.T) {
 	x.srv.refuse.Store(true)
 	if _, err := x.sbomFile(t, x.local(damaged)); err == nil {
 		t.Error("an SBOM was attached from a damaged local layer when the registry could not serve it")
+	}
+}
+
+// TestSBOMOfAnUncompressedLayerIsVerifiedToo: a layer that is a plain
+// tar (labelled so, or labelled gzip) is read to its end as well, so
+// content damaged inside a file the SBOM hashes fails the attach.
+func TestSBOMOfAnUncompressedLayerIsVerifiedToo(t *testing.T) {
+	for _, mt := range []types.MediaType{types.OCIUncompressedLayer, types.OCILayer} {
+		srv := &blobServer{next: ggcrregistry.New(ggcrregistry.Logger(log.New(io.Discard, "", 0)))}
+		hs := httptest.NewServer(srv)
+		u, _ := url.Parse(hs.URL)
+		f := &fixture{client: &registry.Client{Hosts: map[string]string{clusterRegistry: u.Host}, Insecure: []string{clusterRegistry}},
+			host: u.Host, repo: clusterRegistry + "/app"}
+		random := make([]byte, 64<<10)
+		rand.New(rand.NewSource(2)).Read(random)
+		var tarball bytes.Buffer
+		tw := tar.NewWriter(&tarball)
+		content := hex.EncodeToString(random)
+		_ = tw.WriteHeader(&tar.Header{Name: "app/data.txt", Typeflag: tar.TypeReg, Mode: 0o644, Size: int64(len(content))})
+		_, _ = io.WriteString(tw, content)
+		_ = tw.Close()
+		layer := static.NewLayer(tarball.Bytes(), mt)
+		img, err := mutate.AppendLayers(empty.Image, layer)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg, _ := img.ConfigFile()
+		cfg.OS, cfg.Architecture = "linux", "amd64"
+		img, _ = mutate.ConfigFile(img, cfg)
+		f.digest = f.push(t, "app:v1", img)
+		d, _ := layer.Digest()
+		srv.digest = d.String()
+		damaged := append([]byte{}, tarball.Bytes()...)
+		for i := 600; i < 700; i++ {
+			damaged[i] ^= 0x55
+		}
+		srv.replace.Store(&damaged)
+		x := localLayerFixture{f: f, srv: srv}
+		if got, err := x.sbomFile(t, nil); err == nil {
+			t.Errorf("%s: an SBOM was attached from a damaged layer, listing sha256 %s for /app/data.txt", mt, got)
+		}
+		hs.Close()
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -205,4 +206,70 @@ func mustEncrypt(t *testing.T, key *ecdsa.PrivateKey) []byte {
 		t.Fatal(err)
 	}
 	return pemKey
+}
+
+// toggledRegistry refuses, while told to, the documents' manifests and
+// anything of one signature tag.
+type toggledRegistry struct {
+	next         http.Handler
+	refuseDocs   atomic.Bool
+	refuseSigTag atomic.Pointer[string]
+}
+
+func (h *toggledRegistry) ServeHTTP(w http.ResponseWriter, req *http.Request) {
+	if tag := h.refuseSigTag.Load(); tag != nil && strings.HasSuffix(req.URL.Path, "/manifests/"+*tag) {
+		http.Error(w, `{"errors":[{"code":"DENIED","message":"not this tag"}]}`, http.StatusForbidden)
+		return
+	}
+	if h.refuseDocs.Load() {
+		refuseAttachments{h.next}.ServeHTTP(w, req)
+		return
+	}
+	h.next.ServeHTTP(w, req)
+}
+
+// TestRetriedAttachRecordsEachSignatureOnce fails an attach (documents
+// refused, the image's signature too), then retries it with the
+// documents accepted and the image's signature still refused: each
+// document's signature, made in both attempts, is recorded once.
+func TestRetriedAttachRecordsEachSignatureOnce(t *testing.T) {
+	ctx := context.Background()
+	h := &toggledRegistry{}
+	f := newSigningFixture(t, func(next http.Handler) http.Handler { h.next = next; return h })
+	tag := strings.Replace(f.digest, ":", "-", 1) + ".sig"
+	h.refuseSigTag.Store(&tag)
+	h.refuseDocs.Store(true)
+	m := f.plan
+	var diags diag.Diagnostics
+	records := f.r.attach(ctx, &m, nil, f.facts(), nil, &diags)
+	if !diags.HasError() {
+		t.Fatal("the first attach did not fail")
+	}
+	state := m
+	nullUnknownAttachments(&state)
+	plan := state
+	planAttachments(&plan, &state, true)
+	if !plan.SBOMDigest.IsUnknown() || !plan.SignatureDigest.IsUnknown() {
+		t.Fatalf("the retry plans nothing: sbom %v signature %v", plan.SBOMDigest, plan.SignatureDigest)
+	}
+	h.refuseDocs.Store(false)
+	diags = nil
+	records = f.r.attach(ctx, &plan, &state, f.facts(), records, &diags)
+	if !diags.HasError() {
+		t.Fatal("the retry signed an image whose signature tag is refused")
+	}
+	perSubject := map[string]int{}
+	for _, a := range records {
+		if a.Kind == kindSignature {
+			perSubject[a.Subject]++
+		}
+	}
+	for subject, n := range perSubject {
+		if n != 1 {
+			t.Errorf("%s has %d signature records, want 1: %+v", subject, n, records)
+		}
+	}
+	if len(perSubject) != 2 {
+		t.Errorf("signatures recorded for %v; want the two documents'", perSubject)
+	}
 }

@@ -304,8 +304,9 @@ func (r *imageResource) attach(ctx context.Context, m *imageResourceModel, prior
 	}
 	if diags.HasError() {
 		// Nothing old goes when the new did not all arrive: a failed
-		// signing keeps the signatures there were.
-		return append(records, made.All...)
+		// signing keeps the signatures there were (and those a failed
+		// attach made of its documents are recorded once).
+		return appendNew(records, made.All)
 	}
 	// What a kind had before goes when the kind was written again or is
 	// no longer asked for, and with an attachment that goes, its

@@ -2,6 +2,7 @@ package registry
 
 import (
 	"bytes"
+	"encoding/json"
 	"io"
 	"net/http"
 	"net/url"
@@ -153,8 +154,11 @@ var referrersQuery = regexp.MustCompile(`^/v2/.+/referrers/sha256:[a-f0-9]{64}$`
 // referrers asks the referrers API, unless the registry said in the
 // last minute that it has none: go-containerregistry asks before every
 // attachment it writes and every listing, and a registry without the
-// API (it answers 404; one with it lists even a subject it does not
-// hold) gets it no sooner than it is upgraded.
+// API gets it no sooner than it is upgraded. A registry without it
+// answers 404 without an OCI error, or with one that does not know the
+// route; one with it may answer 404 for a repository or subject it does
+// not hold (NAME_UNKNOWN, MANIFEST_UNKNOWN), which says nothing of the
+// API and is not kept.
 func (t reuse) referrers(req *http.Request) (*http.Response, error) {
 	key := "referrers unsupported\x00" + req.URL.Scheme + "://" + req.URL.Host
 	if _, ok := t.cache.answer(key, &http.Request{Method: http.MethodHead, Header: http.Header{}}); ok {
@@ -162,10 +166,40 @@ func (t reuse) referrers(req *http.Request) (*http.Response, error) {
 			Header: http.Header{}, Request: req, Body: http.NoBody}, nil
 	}
 	resp, err := t.inner.RoundTrip(req)
-	if err == nil && resp.StatusCode == http.StatusNotFound {
+	if err != nil || resp.StatusCode != http.StatusNotFound {
+		return resp, err
+	}
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	resp.Body.Close()
+	if err != nil {
+		return nil, err
+	}
+	resp.Body = io.NopCloser(bytes.NewReader(body))
+	if !speaksOfTheRepository(body) {
 		t.cache.store(key, &cachedResponse{status: http.StatusNotFound, header: http.Header{}, expires: t.cache.now().Add(pingTTL), headOnly: true})
 	}
-	return resp, err
+	return resp, nil
+}
+
+// speaksOfTheRepository says an error body is a registry's about the
+// repository or manifest asked for (not held, or not allowed), not about
+// the route.
+func speaksOfTheRepository(body []byte) bool {
+	var e struct {
+		Errors []struct {
+			Code string `json:"code"`
+		} `json:"errors"`
+	}
+	if json.Unmarshal(body, &e) != nil {
+		return false
+	}
+	for _, x := range e.Errors {
+		switch x.Code {
+		case "NAME_UNKNOWN", "MANIFEST_UNKNOWN", "BLOB_UNKNOWN", "NAME_INVALID", "DENIED", "UNAUTHORIZED":
+			return true
+		}
+	}
+	return false
 }
 
 // uploadDone is the last request of a blob upload: PUT

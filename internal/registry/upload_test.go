@@ -139,3 +139,41 @@ func TestReferrersAPIAbsenceIsAskedOnce(t *testing.T) {
 		srv.Close()
 	}
 }
+
+// TestReferrersAPIKeptThroughAMissingRepository: a registry with the
+// referrers API answers 404 NAME_UNKNOWN for a repository it does not
+// hold; that says nothing of the API, so the listing of another
+// repository still comes from it, and attaching writes no fallback tag.
+func TestReferrersAPIKeptThroughAMissingRepository(t *testing.T) {
+	ctx := context.Background()
+	srv := httptest.NewServer(ggcrregistry.New(ggcrregistry.WithReferrersSupport(true), ggcrregistry.Logger(log.New(io.Discard, "", 0))))
+	defer srv.Close()
+	u, _ := url.Parse(srv.URL)
+	c := &Client{Hosts: map[string]string{clusterRegistry: u.Host}, Insecure: []string{clusterRegistry}}
+	repo := clusterRegistry + "/app"
+	subject := push(t, u.Host, "app:v1", nil).String()
+	first, err := c.Attach(ctx, repo, subject, Artifact{ArtifactType: "application/spdx+json", Content: []byte(`{"a":1}`)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if refs, err := c.Referrers(ctx, clusterRegistry+"/nosuch", subject); err == nil && len(refs) > 0 {
+		t.Fatalf("a repository that does not exist lists %v", refs)
+	}
+	if _, err := c.Attach(ctx, repo, subject, Artifact{ArtifactType: "application/spdx+json", Content: []byte(`{"a":2}`)}); err != nil {
+		t.Fatal(err)
+	}
+	refs, err := c.Referrers(ctx, repo, subject)
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, r := range refs {
+		found = found || r.Digest == first
+	}
+	if !found || len(refs) != 2 {
+		t.Errorf("after a 404 for another repository the listing is %v; want both attachments, %s among them", refs, first)
+	}
+	if _, err := c.ResolveTag(ctx, repo, strings.Replace(subject, ":", "-", 1)); err == nil {
+		t.Error("a fallback tag was written on a registry with the referrers API")
+	}
+}

@@ -84,6 +84,11 @@ func removeEarlierBuildPods(ctx context.Context, client kubernetes.Interface, be
 	if err != nil {
 		return fmt.Errorf("listing build pods left by earlier test runs: %w", err)
 	}
+	// Creation times are kept to the second: a pod this binary made in
+	// its first second must not look older than it. (Test binaries that
+	// share the cluster run one at a time, -p 1, so any older pod is a
+	// dead run's.)
+	before = before.Truncate(time.Second)
 	for _, pod := range pods.Items {
 		if !pod.CreationTimestamp.Time.Before(before) {
 			continue

@@ -26,6 +26,8 @@ func TestRemoveEarlierBuildPodsKeepsThisRunsAndOthers(t *testing.T) {
 		pod("default", "killed-run", start.Add(-time.Hour), true),
 		pod("builds", "killed-run-elsewhere", start.Add(-time.Minute), true),
 		pod("default", "this-run", start.Add(time.Second), true),
+		// Made in this run's first second, stored to the second.
+		pod("default", "this-run-at-once", start.Truncate(time.Second), true),
 		pod("default", "not-a-build", start.Add(-time.Hour), false),
 	)
 	if err := removeEarlierBuildPods(context.Background(), client, start); err != nil {
@@ -39,7 +41,7 @@ func TestRemoveEarlierBuildPodsKeepsThisRunsAndOthers(t *testing.T) {
 	for _, p := range pods.Items {
 		left = append(left, p.Namespace+"/"+p.Name)
 	}
-	if len(left) != 2 || !slices.Contains(left, "default/this-run") || !slices.Contains(left, "default/not-a-build") {
-		t.Fatalf("pods left %v, want default/this-run and default/not-a-build", left)
+	if len(left) != 3 || !slices.Contains(left, "default/this-run") || !slices.Contains(left, "default/this-run-at-once") || !slices.Contains(left, "default/not-a-build") {
+		t.Fatalf("pods left %v, want this run's two and default/not-a-build", left)
 	}
 }
