@@ -23,6 +23,11 @@ import (
 // verifying for one read on this machine) even when a tar walk stops
 // before the end: an SBOM is never written from a damaged layer.
 func uncompressed(l v1.Layer) (io.ReadCloser, error) {
+	if local, ok := l.(localLayer); ok {
+		if tar, ok := local.tar(); ok {
+			return readToEnd(tar, nil)
+		}
+	}
 	mt, err := l.MediaType()
 	if err != nil || !isGzipLayer(mt) {
 		return readToEnd(l.Uncompressed())
@@ -97,11 +102,13 @@ func (r *inflating) Close() error {
 	return nil
 }
 
-// LocalLayers opens, on this machine, the compressed blob of a layer
-// the caller wrote (diffID and digest as the image names them), so that
-// reading a just-pushed image does not download it again; ok is false
-// for a layer it does not have.
-type LocalLayers func(diffID, digest v1.Hash) (blob io.ReadCloser, ok bool)
+// LocalLayers opens, on this machine, a layer the caller wrote (diffID
+// and digest as the image names them), so that reading a just-pushed
+// image does not download it again: its uncompressed tar (isTar), which
+// needs no inflating, or its compressed blob; ok is false for a layer it
+// does not have. What it opens is checked as it is read, the tar against
+// diffID, the blob against digest.
+type LocalLayers func(diffID, digest v1.Hash) (r io.ReadCloser, isTar, ok bool)
 
 // localFirst are the layers, each read from local when local has it
 // and from the registry otherwise.
@@ -116,10 +123,32 @@ func localFirst(layers []v1.Layer, local LocalLayers) []v1.Layer {
 	return out
 }
 
-// localLayer is a registry's layer whose blob may be on this machine.
+// localLayer is a registry's layer whose blob or tar may be on this
+// machine.
 type localLayer struct {
 	v1.Layer
 	local LocalLayers
+}
+
+// tar opens the layer's tar on this machine, when it is there.
+func (l localLayer) tar() (io.ReadCloser, bool) {
+	diffID, err := l.DiffID()
+	if err != nil {
+		return nil, false
+	}
+	digest, err := l.Digest()
+	if err != nil {
+		return nil, false
+	}
+	r, isTar, ok := l.local(diffID, digest)
+	if !ok {
+		return nil, false
+	}
+	if !isTar {
+		_ = r.Close()
+		return nil, false
+	}
+	return &verifying{r: r, hash: sha256.New(), want: diffID, size: -1}, true
 }
 
 func (l localLayer) Compressed() (io.ReadCloser, error) {
@@ -135,7 +164,11 @@ func (l localLayer) Compressed() (io.ReadCloser, error) {
 	if err != nil {
 		return nil, err
 	}
-	blob, ok := l.local(diffID, digest)
+	blob, isTar, ok := l.local(diffID, digest)
+	if ok && isTar {
+		_ = blob.Close()
+		ok = false
+	}
 	if !ok {
 		return l.Layer.Compressed()
 	}
@@ -143,7 +176,7 @@ func (l localLayer) Compressed() (io.ReadCloser, error) {
 }
 
 // verifying reads a blob and fails at its end when it is not the
-// digest and size it should be.
+// digest and size (unless negative) it should be.
 type verifying struct {
 	r    io.ReadCloser
 	hash hash.Hash
@@ -157,7 +190,7 @@ func (v *verifying) Read(p []byte) (int, error) {
 	v.hash.Write(p[:n])
 	v.n += int64(n)
 	if errors.Is(err, io.EOF) {
-		if got := hex.EncodeToString(v.hash.Sum(nil)); v.n != v.size || got != v.want.Hex {
+		if got := hex.EncodeToString(v.hash.Sum(nil)); (v.size >= 0 && v.n != v.size) || got != v.want.Hex {
 			return n, fmt.Errorf("the layer %s read on this machine is %d bytes of sha256:%s", v.want, v.n, got)
 		}
 	}

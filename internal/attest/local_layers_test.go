@@ -97,11 +97,11 @@ func newLocalLayerFixture(t *testing.T) localLayerFixture {
 func (x localLayerFixture) local(blob []byte) LocalLayers {
 	wantDiffID, _ := x.layer.DiffID()
 	wantDigest, _ := x.layer.Digest()
-	return func(diffID, digest v1.Hash) (io.ReadCloser, bool) {
+	return func(diffID, digest v1.Hash) (io.ReadCloser, bool, bool) {
 		if diffID != wantDiffID || digest != wantDigest {
-			return nil, false
+			return nil, false, false
 		}
-		return io.NopCloser(bytes.NewReader(blob)), true
+		return io.NopCloser(bytes.NewReader(blob)), false, true
 	}
 }
 
@@ -219,5 +219,58 @@ func TestSBOMOfAnUncompressedLayerIsVerifiedToo(t *testing.T) {
 			t.Errorf("%s: an SBOM was attached from a damaged layer, listing sha256 %s for /app/data.txt", mt, got)
 		}
 		hs.Close()
+	}
+}
+
+// localTar serves tarball as the layer's kept tar.
+func (x localLayerFixture) localTar(tarball []byte) LocalLayers {
+	wantDiffID, _ := x.layer.DiffID()
+	return func(diffID, digest v1.Hash) (io.ReadCloser, bool, bool) {
+		if diffID != wantDiffID {
+			return nil, false, false
+		}
+		return io.NopCloser(bytes.NewReader(tarball)), true, true
+	}
+}
+
+// TestSBOMReadsTheKeptTar: a layer's tar kept on this machine is read
+// instead of any blob, and only when it is the layer's diff ID: a tar
+// with bytes where the walk does not look (after the end of the archive)
+// gives way to the registry's layer, and fails the attach when the
+// registry cannot serve it either.
+func TestSBOMReadsTheKeptTar(t *testing.T) {
+	x := newLocalLayerFixture(t)
+	sum := sha256.Sum256([]byte(x.content))
+	want := hex.EncodeToString(sum[:])
+	rc, err := x.layer.Uncompressed()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tarball, _ := io.ReadAll(rc)
+	rc.Close()
+
+	x.srv.refuse.Store(true)
+	got, err := x.sbomFile(t, x.localTar(tarball))
+	if err != nil || got != want {
+		t.Fatalf("with the tar here and the registry refusing the layer: %s, %v; want %s", got, err, want)
+	}
+	if n := x.srv.gets.Load(); n != 0 {
+		t.Errorf("the layer was downloaded %d times though its tar is on this machine", n)
+	}
+
+	// Bytes after the end-of-archive blocks: the tar walk never sees
+	// them, only the digest does.
+	damaged := append(append([]byte{}, tarball...), make([]byte, 512)...)
+	damaged[len(damaged)-1] = 0xff
+	if _, err := x.sbomFile(t, x.localTar(damaged)); err == nil {
+		t.Error("an SBOM was attached from a damaged tar when the registry could not serve the layer")
+	}
+	x.srv.refuse.Store(false)
+	got, err = x.sbomFile(t, x.localTar(damaged))
+	if err != nil || got != want {
+		t.Fatalf("a damaged tar: %s, %v; want the registry's layer read, %s", got, err, want)
+	}
+	if x.srv.gets.Load() == 0 {
+		t.Error("a damaged tar was used, not the registry's layer")
 	}
 }

@@ -59,6 +59,11 @@ type Spec struct {
 	// Pin, when set, is what the plan predicted; the build must match it
 	// (see Pin).
 	Pin *Pin
+	// KeepLayerTars says the image's layers are read again right after
+	// the build (for its SBOM): a direct build with a layer cache keeps
+	// their uncompressed tars too, so that reading them inflates nothing.
+	// It changes no byte of the image.
+	KeepLayerTars bool
 }
 
 // MultiPlatform reports whether the build makes an image index.

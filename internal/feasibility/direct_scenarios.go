@@ -45,6 +45,8 @@ func (b *bench) directRun(ctx context.Context, scenario string, n int, record bo
 		}
 		spec := b.baseSpec(scenario, dir)
 		spec.Executor = build.ExecutorDirect
+		// As the provider does for a resource with an SBOM.
+		spec.KeepLayerTars = scenario == DirectAttested
 		res, err := build.SnapshotContext{Next: b.checkArchitecture(b.direct)}.Build(ctx, spec)
 		if err != nil {
 			return err
@@ -134,7 +136,7 @@ func (b *bench) attachAndSign(ctx context.Context, spec build.Spec, res *build.R
 }
 
 // localLayers opens the layers the direct builds keep on this machine.
-func (b *bench) localLayers(diffID, digest v1.Hash) (io.ReadCloser, bool) {
+func (b *bench) localLayers(diffID, digest v1.Hash) (io.ReadCloser, bool, bool) {
 	return direct.OpenCachedLayer(b.direct.LayerCacheDir, diffID, digest)
 }
 

@@ -182,7 +182,7 @@ func (r *imageResource) attachmentRequest(m imageResourceModel, facts buildFacts
 		Cache: sharedDatabases,
 		// A direct build's layers are in the layer cache: the SBOM reads
 		// them there, not from the registry.
-		LocalLayers: func(diffID, digest v1.Hash) (io.ReadCloser, bool) {
+		LocalLayers: func(diffID, digest v1.Hash) (io.ReadCloser, bool, bool) {
 			return direct.OpenCachedLayer(cacheDir("layers"), diffID, digest)
 		},
 		Provenance: attest.ProvenanceInput{

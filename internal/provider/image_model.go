@@ -272,6 +272,8 @@ func (m imageResourceModel) spec(p *providerData, deadline time.Duration) (spec 
 		}
 		spec.Pod.Tolerations = append(spec.Pod.Tolerations, tol)
 	}
+	// The SBOM reads the layers right after the build.
+	spec.KeepLayerTars = m.SBOM != nil
 	return spec, r.known
 }
 

@@ -418,7 +418,8 @@ func (r *imageResource) Schema(ctx context.Context, _ resource.SchemaRequest, re
 				MarkdownDescription: "Attaches a software bill of materials to the image as an OCI referrer (a separate manifest whose subject is the image, " +
 					"so the image's digest is the same with and without it; on registries without the referrers API, the standard `sha256-<hex>` " +
 					"fallback tag lists it). The SBOM is read from the pushed image itself, for both executors (a direct build's layers from the " +
-					"provider's layer cache on this machine, each checked against its pushed digest as it is read): the files the build added (the layers " +
+					"provider's layer cache on this machine: the uncompressed tars the build or its plan kept for a day, each checked against the image's " +
+					"diff ID as it is read, else the compressed layers, checked against their digests): the files the build added (the layers " +
 					"above the base's: path, SHA-256 and SHA-1, mode, symlink target), the Go modules of Go binaries among them, the Debian or Alpine " +
 					"packages of the final image's package database, and the base image as a package with its digest (related to the base's own SBOM " +
 					"when one is attached to it). It carries no time but the image's creation time, so a direct build's SBOM is reproducible. For an " +

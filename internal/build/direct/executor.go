@@ -382,7 +382,7 @@ func (e *Executor) imageFor(ctx context.Context, reg *registry.Client, plan *Pla
 			return nil, none, &build.Failure{Reason: build.ReasonInvalidRequest, Err: err}
 		}
 	}
-	img, cleanup, err := assemble(base, baseCfg, nodes, plan, snap, spec, p.predefinedArgs(), platform, e.layerCache())
+	img, cleanup, err := assemble(base, baseCfg, nodes, plan, snap, spec, p.predefinedArgs(), platform, e.layerCache(spec.KeepLayerTars))
 	res.Timings[build.PhaseBuild] += e.Now.Now().Sub(t)
 	if err != nil {
 		var ne *NotEligibleError

@@ -31,7 +31,9 @@ var layerEpoch = time.Unix(0, 0).UTC()
 // written, so it is never read back to learn them. With a cache the
 // layer is looked up by its uncompressed digest first (the tar is
 // hashed, which is much cheaper than compressing it) and kept there;
-// without one it is a temporary file that cleanup removes.
+// without one it is a temporary file that cleanup removes. A cache that
+// keeps tars keeps the uncompressed tar beside the layer, written on the
+// way to its digest.
 func writeLayer(cache *layerCache, t *tree, paths []string, snap *buildcontext.Snapshot, ctx *contextFiles, mediaType types.MediaType) (v1.Layer, func(), error) {
 	none := func() {}
 	if cache == nil {
@@ -41,11 +43,10 @@ func writeLayer(cache *layerCache, t *tree, paths []string, snap *buildcontext.S
 		}
 		return l, func() { _ = os.Remove(l.path) }, nil
 	}
-	uncompressed := sha256.New()
-	if err := writeTar(uncompressed, t, paths, snap, ctx); err != nil {
+	diffID, err := cache.hashTar(t, paths, snap, ctx)
+	if err != nil {
 		return nil, none, err
 	}
-	diffID := v1.Hash{Algorithm: "sha256", Hex: hex.EncodeToString(uncompressed.Sum(nil))}
 	if l, ok := cache.lookup(diffID, mediaType); ok {
 		return l, none, nil
 	}

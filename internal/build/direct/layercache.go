@@ -1,6 +1,9 @@
 package direct
 
 import (
+	"bufio"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"io"
 	"os"
@@ -11,6 +14,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
+	"github.com/onesbuild/terraform-provider-onesbuild/internal/buildcontext"
 	"github.com/onesbuild/terraform-provider-onesbuild/internal/cachefile"
 )
 
@@ -19,10 +23,20 @@ import (
 // layers once, and the apply after it (or the next build of the same
 // files) reuses them without compressing again. Entries unused for
 // layerCacheMaxAge are removed, once per process.
-type layerCache struct{ dir string }
+type layerCache struct {
+	dir string
+	// keepTars also keeps each layer's uncompressed tar (under tars/,
+	// for layerTarMaxAge), for a build whose layers are read again right
+	// after it: its SBOM then reads the tar and inflates nothing.
+	keepTars bool
+}
 
 // layerCacheMaxAge is how long a layer nobody used stays in the cache.
 const layerCacheMaxAge = 7 * 24 * time.Hour
+
+// layerTarMaxAge is how long a kept tar stays: it serves the SBOM of the
+// apply right after a build or a plan, and is as large as the files.
+const layerTarMaxAge = 24 * time.Hour
 
 // layerMeta is what a cached layer's digests are; the file alone would
 // have to be read to learn them.
@@ -34,18 +48,81 @@ type layerMeta struct {
 var pruneLayerCacheOnce sync.Map // dir → *sync.Once
 
 // layerCache is the executor's cache, or nil when it has none.
-func (e *Executor) layerCache() *layerCache {
+func (e *Executor) layerCache(keepTars bool) *layerCache {
 	if e.LayerCacheDir == "" {
 		return nil
 	}
 	once, _ := pruneLayerCacheOnce.LoadOrStore(e.LayerCacheDir, &sync.Once{})
-	once.(*sync.Once).Do(func() { cachefile.PruneOlder(e.LayerCacheDir, time.Now().Add(-layerCacheMaxAge)) })
-	return &layerCache{dir: e.LayerCacheDir}
+	once.(*sync.Once).Do(func() {
+		now := time.Now()
+		cachefile.PruneOlder(e.LayerCacheDir, now.Add(-layerCacheMaxAge))
+		cachefile.PruneOlder(tarDir(e.LayerCacheDir), now.Add(-layerTarMaxAge))
+	})
+	return &layerCache{dir: e.LayerCacheDir, keepTars: keepTars}
 }
 
 func (c *layerCache) paths(diffID v1.Hash) (layer, meta string) {
 	base := filepath.Join(c.dir, diffID.Hex)
 	return base + ".tar.gz", base + ".json"
+}
+
+func tarDir(dir string) string { return filepath.Join(dir, "tars") }
+
+func tarPath(dir string, diffID v1.Hash) string {
+	return filepath.Join(tarDir(dir), diffID.Hex+".tar")
+}
+
+// hashTar is the uncompressed digest of the layer of paths; a cache that
+// keeps tars writes the tar to its place on the way (a rename, so that
+// a reader never sees part of one; concurrent builds of one layer write
+// the same bytes). A tar that cannot be kept is not an error: the SBOM
+// then reads the compressed layer.
+func (c *layerCache) hashTar(t *tree, paths []string, snap *buildcontext.Snapshot, ctx *contextFiles) (v1.Hash, error) {
+	uncompressed := sha256.New()
+	var kept *os.File
+	if c.keepTars && os.MkdirAll(tarDir(c.dir), 0o700) == nil {
+		kept, _ = os.CreateTemp(tarDir(c.dir), "onesbuild-tar-*")
+	}
+	if kept == nil {
+		if err := writeTar(uncompressed, t, paths, snap, ctx); err != nil {
+			return v1.Hash{}, err
+		}
+		return v1.Hash{Algorithm: "sha256", Hex: hex.EncodeToString(uncompressed.Sum(nil))}, nil
+	}
+	defer os.Remove(kept.Name()) // after a rename, nothing
+	file := &bestEffortWriter{w: bufio.NewWriterSize(kept, 256<<10)}
+	if err := writeTar(io.MultiWriter(file, uncompressed), t, paths, snap, ctx); err != nil {
+		_ = kept.Close()
+		return v1.Hash{}, err
+	}
+	diffID := v1.Hash{Algorithm: "sha256", Hex: hex.EncodeToString(uncompressed.Sum(nil))}
+	if file.flush() == nil && kept.Close() == nil {
+		_ = os.Rename(kept.Name(), tarPath(c.dir, diffID))
+	} else {
+		_ = kept.Close()
+	}
+	return diffID, nil
+}
+
+// bestEffortWriter writes to w until the first error and then stops
+// without failing, so that the writers beside it in a MultiWriter go on.
+type bestEffortWriter struct {
+	w   *bufio.Writer
+	err error
+}
+
+func (b *bestEffortWriter) Write(p []byte) (int, error) {
+	if b.err == nil {
+		_, b.err = b.w.Write(p)
+	}
+	return len(p), nil
+}
+
+func (b *bestEffortWriter) flush() error {
+	if b.err != nil {
+		return b.err
+	}
+	return b.w.Flush()
 }
 
 // lookup is the cached layer of diffID, when the cache has all of it.
@@ -101,32 +178,36 @@ func fileDigest(path string) (v1.Hash, error) {
 	return h, err
 }
 
-// OpenCachedLayer opens the compressed blob of a layer the builds with
-// LayerCacheDir dir wrote, when the cache holds it under diffID with the
-// given digest, so that what reads a just-pushed image's layers (its
-// SBOM) reads them here rather than from the registry. It is not
-// hashed here: the reader checks the digest as it reads.
-func OpenCachedLayer(dir string, diffID, digest v1.Hash) (io.ReadCloser, bool) {
+// OpenCachedLayer opens a layer the builds with LayerCacheDir dir wrote,
+// so that what reads a just-pushed image's layers (its SBOM) reads them
+// here rather than from the registry: the tar a build kept for diffID
+// (isTar), or else the compressed blob the cache holds under diffID with
+// the given digest. Neither is hashed here: the reader checks the tar
+// against diffID, the blob against digest, as it reads.
+func OpenCachedLayer(dir string, diffID, digest v1.Hash) (r io.ReadCloser, isTar, ok bool) {
 	if dir == "" {
-		return nil, false
+		return nil, false, false
+	}
+	if f, err := os.Open(tarPath(dir, diffID)); err == nil {
+		return f, true, true
 	}
 	c := &layerCache{dir: dir}
 	layerPath, metaPath := c.paths(diffID)
 	raw, err := os.ReadFile(metaPath)
 	if err != nil {
-		return nil, false
+		return nil, false, false
 	}
 	var m layerMeta
 	if json.Unmarshal(raw, &m) != nil || m.Digest != digest.String() {
-		return nil, false
+		return nil, false, false
 	}
 	f, err := os.Open(layerPath)
 	if err != nil {
-		return nil, false
+		return nil, false, false
 	}
 	if fi, err := f.Stat(); err != nil || fi.Size() != m.Size {
 		_ = f.Close()
-		return nil, false
+		return nil, false, false
 	}
-	return f, true
+	return f, false, true
 }

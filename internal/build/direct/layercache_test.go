@@ -215,34 +215,94 @@ func TestOpenCachedLayerIsThePushedBlob(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ref, _ := name.ParseReference(host+"/"+strings.TrimPrefix(spec.Repository, clusterRegistry+"/")+"@"+res.Digest, name.Insecure)
-	img, err := remote.Image(ref)
-	if err != nil {
-		t.Fatal(err)
-	}
-	layers, _ := img.Layers()
 	opened := 0
-	for _, l := range layers {
+	for _, l := range pushedLayers(t, host, spec.Repository, res.Digest) {
 		diffID, _ := l.DiffID()
 		digest, _ := l.Digest()
-		blob, ok := OpenCachedLayer(e.LayerCacheDir, diffID, digest)
+		blob, isTar, ok := OpenCachedLayer(e.LayerCacheDir, diffID, digest)
 		if !ok {
 			continue
 		}
 		opened++
+		if isTar {
+			t.Errorf("a build that kept no tars opened %s as a tar", diffID)
+		}
 		got, _, err := v1.SHA256(blob)
 		blob.Close()
 		if err != nil || got != digest {
 			t.Errorf("the cached blob of %s hashes to %s (%v)", digest, got, err)
 		}
-		if _, ok := OpenCachedLayer(e.LayerCacheDir, diffID, diffID); ok {
+		if _, _, ok := OpenCachedLayer(e.LayerCacheDir, diffID, diffID); ok {
 			t.Errorf("a layer opened under a digest it does not have")
 		}
 	}
 	if opened != 1 {
-		t.Errorf("%d of %d layers opened; want the one COPY added", opened, len(layers))
+		t.Errorf("%d layers opened; want the one COPY added", opened)
 	}
-	if _, ok := OpenCachedLayer("", v1.Hash{}, v1.Hash{}); ok {
+	if _, _, ok := OpenCachedLayer("", v1.Hash{}, v1.Hash{}); ok {
 		t.Error("no cache directory opened a layer")
 	}
+}
+
+// A build that keeps its layers' tars pushes the same image as one that
+// does not, and OpenCachedLayer then opens each added layer as its tar:
+// the bytes of its diff ID. Written by a plan's prediction, the tar is
+// there for the apply's SBOM as well.
+func TestKeptLayerTarsAreTheLayersDiffIDs(t *testing.T) {
+	e, _, host := setup(t)
+	e.LayerCacheDir = t.TempDir()
+	plain, err := buildWith(e, cacheSpec("tars"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.LayerCacheDir = t.TempDir()
+	spec := cacheSpec("tars")
+	spec.KeepLayerTars = true
+	predicted, err := build.SnapshotContext{Next: e}.Predict(context.Background(), spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kept, err := buildWith(e, spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if kept.Digest != plain.Digest || predicted.Digest != plain.Digest {
+		t.Fatalf("keeping tars changed the image: %s (predicted %s), without %s", kept.Digest, predicted.Digest, plain.Digest)
+	}
+	tars := 0
+	for _, l := range pushedLayers(t, host, spec.Repository, kept.Digest) {
+		diffID, _ := l.DiffID()
+		digest, _ := l.Digest()
+		r, isTar, ok := OpenCachedLayer(e.LayerCacheDir, diffID, digest)
+		if !ok {
+			continue
+		}
+		got, _, err := v1.SHA256(r)
+		r.Close()
+		if !isTar || err != nil || got != diffID {
+			t.Errorf("layer %s opened as tar %v, hashing to %s (%v)", diffID, isTar, got, err)
+		}
+		tars++
+	}
+	if tars != 1 {
+		t.Errorf("%d tars kept; want the one COPY added", tars)
+	}
+	left, _ := filepath.Glob(filepath.Join(e.LayerCacheDir, "tars", "onesbuild-tar-*"))
+	if len(left) != 0 {
+		t.Errorf("temporary tars left in the cache: %v", left)
+	}
+}
+
+func pushedLayers(t *testing.T, host, repo, digest string) []v1.Layer {
+	t.Helper()
+	ref, _ := name.ParseReference(host+"/"+strings.TrimPrefix(repo, clusterRegistry+"/")+"@"+digest, name.Insecure)
+	img, err := remote.Image(ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	layers, err := img.Layers()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return layers
 }
