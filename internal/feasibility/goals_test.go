@@ -34,10 +34,12 @@ func TestMonorepoGoals(t *testing.T) {
 		return Sample{Mode: mode, Run: 1, Values: map[Metric]float64{Apply: apply, CPUBusy: busy}}
 	}
 	for _, tt := range []struct {
-		name     string
-		samples  []Sample
-		wantMet  map[string]bool
-		unknowns int
+		name    string
+		samples []Sample
+		wantMet map[string]bool
+		// wantMeasured are goals' measured cells, where the test names one.
+		wantMeasured map[string]string
+		unknowns     int
 	}{
 		{
 			name: "every target met; Kaniko by the ratio",
@@ -48,8 +50,9 @@ func TestMonorepoGoals(t *testing.T) {
 		},
 		{
 			name: "over every limit, but the CPUs saturated during the Kaniko builds",
-			samples: []Sample{sample(MonorepoPlanUnchanged, 1.6, 0.5), sample(MonorepoApplyOneChanged, 2.1, 0.5), sample(MonorepoApplyAllDirect, 6.1, 0.9),
+			samples: []Sample{sample(MonorepoPlanUnchanged, 1.6, 0.5), sample(MonorepoPlanTerraformOnly, 0.9, 0.5), sample(MonorepoApplyOneChanged, 2.1, 0.5), sample(MonorepoApplyAllDirect, 6.1, 0.9),
 				sample(MonorepoApplyOneKaniko, 4, 0.5), sample(MonorepoApplyAllKaniko, 40, 0.95)},
+			wantMeasured: map[string]string{"Monorepo (120 services): plan with nothing changed": "1.60s; Terraform alone, 120 terraform_data: 0.90s"},
 			wantMet: map[string]bool{"Monorepo (120 services): plan with nothing changed": false, "Monorepo (120 services): apply after one direct service changed": false,
 				"Monorepo: apply after all 100 direct services changed": false, "Monorepo: 20 Kaniko services changed vs one": true},
 		},
@@ -74,6 +77,11 @@ func TestMonorepoGoals(t *testing.T) {
 				}
 				if w, ok := tt.wantMet[g.Name]; !ok || *g.Met != w {
 					t.Errorf("%s: met = %v, want %v (%s)", g.Name, *g.Met, w, g.Measured)
+				}
+			}
+			for _, g := range goals {
+				if w, ok := tt.wantMeasured[g.Name]; ok && g.Measured != w {
+					t.Errorf("%s: measured %q, want %q", g.Name, g.Measured, w)
 				}
 			}
 			if unknown != tt.unknowns {

@@ -24,10 +24,15 @@ const (
 	MonorepoApplyAllDirect  = "monorepo: apply, every direct service changed"
 	MonorepoApplyOneKaniko  = "monorepo: apply, one kaniko service changed"
 	MonorepoApplyAllKaniko  = "monorepo: apply, every kaniko service changed"
+	// MonorepoPlanTerraformOnly is the same plan of as many of
+	// Terraform's built-in terraform_data resources, in the same run: what
+	// Terraform itself takes to plan that many resources, with no
+	// provider process at all.
+	MonorepoPlanTerraformOnly = "monorepo: plan of as many terraform_data, nothing changed"
 )
 
 // MonorepoSteps are the monorepo's modes, in the order they run.
-var MonorepoSteps = []string{MonorepoFirstApply, MonorepoPlanUnchanged, MonorepoPlanOneChanged, MonorepoApplyOneChanged,
+var MonorepoSteps = []string{MonorepoFirstApply, MonorepoPlanUnchanged, MonorepoPlanTerraformOnly, MonorepoPlanOneChanged, MonorepoApplyOneChanged,
 	MonorepoApplyAllDirect, MonorepoApplyOneKaniko, MonorepoApplyAllKaniko}
 
 // MonorepoSize is how many services of each executor the monorepo has,
@@ -102,7 +107,23 @@ func (b *bench) monorepo(ctx context.Context, _ string) error {
 			b.logf("  destroy after %s: %v", Monorepo, err)
 		}
 	}()
+	terraformOnly, err := b.newTerraform(MonorepoPlanTerraformOnly)
+	if err != nil {
+		return err
+	}
+	if err := terraformOnly.Write(terraformDataConfig(size.Direct + size.Kaniko)); err != nil {
+		return err
+	}
+	defer func() {
+		if _, err := terraformOnly.Run(context.WithoutCancel(ctx), "destroy", "-auto-approve", "-input=false"); err != nil {
+			b.logf("  destroy after %s: %v", MonorepoPlanTerraformOnly, err)
+		}
+	}()
 	step := func(mode string, run int, args ...string) error {
+		tf := tf
+		if mode == MonorepoPlanTerraformOnly {
+			tf = terraformOnly
+		}
 		return b.measure(mode, run, true, func(s *Sample) error {
 			before, cpuErr := readCPU()
 			start := time.Now()
@@ -119,9 +140,13 @@ func (b *bench) monorepo(ctx context.Context, _ string) error {
 	if err := step(MonorepoFirstApply, 1, apply...); err != nil {
 		return fmt.Errorf("first apply: %w", err)
 	}
+	if _, err := terraformOnly.Run(ctx, apply...); err != nil {
+		return fmt.Errorf("applying the terraform_data resources: %w", err)
+	}
 	for run := 1; run <= b.o.Runs; run++ {
 		tag := strconv.Itoa(run)
 		_ = step(MonorepoPlanUnchanged, run, plan...)
+		_ = step(MonorepoPlanTerraformOnly, run, plan...)
 		if len(directDirs) > 0 {
 			if err := change(directDirs[:1], tag); err != nil {
 				return err
@@ -152,6 +177,22 @@ func (b *bench) monorepo(ctx context.Context, _ string) error {
 		}
 	}
 	return nil
+}
+
+// terraformDataConfig is n of Terraform's built-in terraform_data
+// resources, each with a few inputs as a service's image has (a path,
+// tags, build arguments): no provider is started to plan them.
+func terraformDataConfig(n int) string {
+	return fmt.Sprintf(`resource "terraform_data" "service" {
+  count = %d
+  input = {
+    context    = "services/${count.index}"
+    repository = "registry.kube-system.svc.cluster.local:5000/service-${count.index}"
+    tags       = ["latest", "v${count.index}"]
+    build_args = { SERVICE = "service-${count.index}" }
+  }
+}
+`, n)
 }
 
 // monorepoConfig is the configuration: one resource block per executor,
