@@ -3,14 +3,19 @@ package registry
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
+	"sync"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
+	"github.com/google/go-containerregistry/pkg/v1/static"
+	"github.com/google/go-containerregistry/pkg/v1/types"
 )
 
 // uploadSmallBlob uploads content, whole, into repo in two requests:
@@ -66,4 +71,27 @@ func (c *Client) uploadSmallBlob(ctx context.Context, repo name.Repository, cont
 	}
 	_ = resp.Body.Close()
 	return transport.CheckError(resp, http.StatusCreated)
+}
+
+// UploadBlobs uploads each of contents, small documents never pushed
+// before (a signature's payload and config), into repo at once, each in
+// two requests (uploadSmallBlob); one the registry does not take that
+// way is uploaded go-containerregistry's way, with its retries.
+func (c *Client) UploadBlobs(ctx context.Context, repo name.Repository, contents ...[]byte) error {
+	errs := make([]error, len(contents))
+	var wg sync.WaitGroup
+	for i, content := range contents {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if c.uploadSmallBlob(ctx, repo, content) == nil {
+				return
+			}
+			if err := remote.WriteLayer(repo, static.NewLayer(content, types.OCILayer), c.options(ctx)...); err != nil {
+				errs[i] = classifyCodes(err, "uploading to "+repo.String())
+			}
+		}()
+	}
+	wg.Wait()
+	return errors.Join(errs...)
 }

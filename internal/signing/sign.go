@@ -31,11 +31,12 @@ const (
 )
 
 // Registry is what signing needs of the registry client
-// (*registry.Client): references as this process reaches them, and the
-// options to reach them with.
+// (*registry.Client): references as this process reaches them, the
+// options to reach them with, and uploads of new small blobs.
 type Registry interface {
 	Reference(ctx context.Context, ref string) (name.Reference, error)
 	RemoteOptions(ctx context.Context) []remote.Option
+	UploadBlobs(ctx context.Context, repo name.Repository, contents ...[]byte) error
 }
 
 // payload is cosign's simple signing payload.
@@ -124,7 +125,7 @@ func Sign(ctx context.Context, reg Registry, repository, digest string, sv signa
 	if err != nil {
 		return Signed{}, err
 	}
-	if err := remote.Write(tagRef, sigs, opts...); err != nil {
+	if err := push(ctx, reg, tagRef, sigs, body); err != nil {
 		return Signed{}, fmt.Errorf("pushing the signature of %s@%s: %w", repository, digest, err)
 	}
 	d, err := sigs.Digest()
@@ -132,6 +133,21 @@ func Sign(ctx context.Context, reg Registry, repository, digest string, sv signa
 		return Signed{}, err
 	}
 	return Signed{Image: d.String(), Signature: encoded}, nil
+}
+
+// push writes the signature image whose only new blobs are the payload
+// just signed and the config: both uploaded at once, in two requests
+// each, then the manifest. remote.Write would ask for every blob first
+// and upload each in three requests, one after the other.
+func push(ctx context.Context, reg Registry, tagRef name.Reference, sigs v1.Image, payload []byte) error {
+	config, err := sigs.RawConfigFile()
+	if err != nil {
+		return err
+	}
+	if err := reg.UploadBlobs(ctx, tagRef.Context(), payload, config); err != nil {
+		return err
+	}
+	return remote.Put(tagRef, sigs, reg.RemoteOptions(ctx)...)
 }
 
 // Unsign removes the given signatures (as Signed.Signature) of
