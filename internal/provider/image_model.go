@@ -1,10 +1,13 @@
 package provider
 
 import (
+	"context"
+	"reflect"
 	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
 	"github.com/hashicorp/terraform-plugin-framework/attr"
+	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -308,4 +311,46 @@ func timingsValue(t build.Timings) types.Map {
 		values[k] = types.Float64Value(v)
 	}
 	return types.MapValueMust(types.Float64Type, values)
+}
+
+// detached is a copy of m whose blocks (the pointers to and slices of
+// block models) are its own, so that m and the copy can be compared
+// after either is changed; the attribute values in them are immutable
+// and shared.
+func (m imageResourceModel) detached() imageResourceModel {
+	c := m
+	v := reflect.ValueOf(&c).Elem()
+	for i := range v.NumField() {
+		f := v.Field(i)
+		switch {
+		case f.Kind() == reflect.Pointer && !f.IsNil():
+			p := reflect.New(f.Type().Elem())
+			p.Elem().Set(f.Elem())
+			f.Set(p)
+		case f.Kind() == reflect.Slice && !f.IsNil():
+			s := reflect.MakeSlice(f.Type(), f.Len(), f.Len())
+			reflect.Copy(s, f)
+			f.Set(s)
+		}
+	}
+	return c
+}
+
+// modelSetter is tfsdk.State or tfsdk.Plan.
+type modelSetter interface {
+	Set(ctx context.Context, val any) diag.Diagnostics
+}
+
+// setUnlessSame writes after into the response's state or plan unless it
+// is, value for value, before: the model read from the value the
+// response already holds (the framework fills it with the prior state
+// or the proposed plan). Writing the model back converts every attribute
+// through the framework's schema walks, most of the provider's CPU in a
+// plan of many resources with nothing changed. Values equal only in
+// meaning (a list built again) are written, as always.
+func setUnlessSame(ctx context.Context, dst modelSetter, before, after imageResourceModel, diags *diag.Diagnostics) {
+	if reflect.DeepEqual(before, after) {
+		return
+	}
+	diags.Append(dst.Set(ctx, &after)...)
 }

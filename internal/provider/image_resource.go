@@ -67,6 +67,7 @@ func (r *imageResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanR
 	if resp.Diagnostics.HasError() {
 		return
 	}
+	proposed := plan.detached()
 	if plan.Namespace.IsUnknown() && r.p != nil {
 		plan.Namespace = types.StringValue(r.p.namespace)
 	}
@@ -103,9 +104,15 @@ func (r *imageResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanR
 		return
 	}
 	var state imageResourceModel
-	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
-	if resp.Diagnostics.HasError() {
-		return
+	if req.Plan.Raw.Equal(req.State.Raw) {
+		// Nothing proposed: the state is the plan as it came, and
+		// reading it again through the framework would cost as much.
+		state = proposed.detached()
+	} else {
+		resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+		if resp.Diagnostics.HasError() {
+			return
+		}
 	}
 	defer func() {
 		// A new build decides the executor and base again; otherwise
@@ -142,7 +149,7 @@ func (r *imageResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanR
 				"version), so no provenance is attached: it would name a build nobody saw.\n\nTo attach provenance, rebuild it: "+
 				"terraform apply -replace=<this resource>.", state.ImageRef.ValueString()))
 	}
-	resp.Diagnostics.Append(resp.Plan.Set(ctx, &plan)...)
+	setUnlessSame(ctx, &resp.Plan, proposed, plan, &resp.Diagnostics)
 }
 
 // planBuild asks the engine, with the spec the apply will build, what
@@ -396,6 +403,7 @@ func (r *imageResource) Read(ctx context.Context, req resource.ReadRequest, resp
 	if resp.Diagnostics.HasError() {
 		return
 	}
+	prior := state.detached()
 	recordReadNonce(ctx, resp)
 	r.recordCurrentContext(ctx, state, resp)
 	r.recordBaseNow(ctx, state, resp)
@@ -447,7 +455,7 @@ func (r *imageResource) Read(ctx context.Context, req resource.ReadRequest, resp
 	} else {
 		state.TaggedRefs = taggedRefs(repo, kept)
 	}
-	resp.Diagnostics.Append(resp.State.Set(ctx, &state)...)
+	setUnlessSame(ctx, &resp.State, prior, state, &resp.Diagnostics)
 }
 
 // recordCurrentContext hashes a local context directory as it is now and
