@@ -355,12 +355,15 @@ func contentsOf(ctx context.Context, reg Registry, pi platformImage, req Request
 		return Contents{Platform: pi.platform}, fmt.Errorf("reading the layers of %s: %w", pi.digest, err)
 	}
 	if req.LocalLayers != nil {
-		c, err := layerContents(ctx, reg, pi, req, localFirst(layers, req.LocalLayers))
-		if err == nil {
-			return c, nil
+		// The tars kept on this machine, else the compressed blobs; a
+		// copy that is not what was pushed gives way to the next, and
+		// last to the registry's.
+		for _, tars := range []bool{true, false} {
+			c, err := layerContents(ctx, reg, pi, req, localFirst(layers, req.LocalLayers, tars))
+			if err == nil {
+				return c, nil
+			}
 		}
-		// A layer on this machine that is not what was pushed: the
-		// registry's is read instead.
 	}
 	return layerContents(ctx, reg, pi, req, layers)
 }

@@ -104,21 +104,21 @@ func (r *inflating) Close() error {
 
 // LocalLayers opens, on this machine, a layer the caller wrote (diffID
 // and digest as the image names them), so that reading a just-pushed
-// image does not download it again: its uncompressed tar (isTar), which
-// needs no inflating, or its compressed blob; ok is false for a layer it
-// does not have. What it opens is checked as it is read, the tar against
-// diffID, the blob against digest.
-type LocalLayers func(diffID, digest v1.Hash) (r io.ReadCloser, isTar, ok bool)
+// image does not download it again: its uncompressed tar when tar is
+// set (nothing to inflate), its compressed blob otherwise; ok is false
+// for what it does not have. What it opens is checked as it is read, the
+// tar against diffID, the blob against digest.
+type LocalLayers func(diffID, digest v1.Hash, tar bool) (r io.ReadCloser, ok bool)
 
 // localFirst are the layers, each read from local when local has it
-// and from the registry otherwise.
-func localFirst(layers []v1.Layer, local LocalLayers) []v1.Layer {
+// (its tar first, when tars is set) and from the registry otherwise.
+func localFirst(layers []v1.Layer, local LocalLayers, tars bool) []v1.Layer {
 	if local == nil {
 		return layers
 	}
 	out := make([]v1.Layer, len(layers))
 	for i, l := range layers {
-		out[i] = localLayer{Layer: l, local: local}
+		out[i] = localLayer{Layer: l, local: local, tars: tars}
 	}
 	return out
 }
@@ -128,10 +128,15 @@ func localFirst(layers []v1.Layer, local LocalLayers) []v1.Layer {
 type localLayer struct {
 	v1.Layer
 	local LocalLayers
+	tars  bool
 }
 
-// tar opens the layer's tar on this machine, when it is there.
+// tar opens the layer's tar on this machine, when it is there and asked
+// for.
 func (l localLayer) tar() (io.ReadCloser, bool) {
+	if !l.tars {
+		return nil, false
+	}
 	diffID, err := l.DiffID()
 	if err != nil {
 		return nil, false
@@ -140,12 +145,8 @@ func (l localLayer) tar() (io.ReadCloser, bool) {
 	if err != nil {
 		return nil, false
 	}
-	r, isTar, ok := l.local(diffID, digest)
+	r, ok := l.local(diffID, digest, true)
 	if !ok {
-		return nil, false
-	}
-	if !isTar {
-		_ = r.Close()
 		return nil, false
 	}
 	return &verifying{r: r, hash: sha256.New(), want: diffID, size: -1}, true
@@ -164,11 +165,7 @@ func (l localLayer) Compressed() (io.ReadCloser, error) {
 	if err != nil {
 		return nil, err
 	}
-	blob, isTar, ok := l.local(diffID, digest)
-	if ok && isTar {
-		_ = blob.Close()
-		ok = false
-	}
+	blob, ok := l.local(diffID, digest, false)
 	if !ok {
 		return l.Layer.Compressed()
 	}

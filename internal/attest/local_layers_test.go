@@ -97,11 +97,11 @@ func newLocalLayerFixture(t *testing.T) localLayerFixture {
 func (x localLayerFixture) local(blob []byte) LocalLayers {
 	wantDiffID, _ := x.layer.DiffID()
 	wantDigest, _ := x.layer.Digest()
-	return func(diffID, digest v1.Hash) (io.ReadCloser, bool, bool) {
-		if diffID != wantDiffID || digest != wantDigest {
-			return nil, false, false
+	return func(diffID, digest v1.Hash, tar bool) (io.ReadCloser, bool) {
+		if tar || diffID != wantDiffID || digest != wantDigest {
+			return nil, false
 		}
-		return io.NopCloser(bytes.NewReader(blob)), false, true
+		return io.NopCloser(bytes.NewReader(blob)), true
 	}
 }
 
@@ -222,22 +222,27 @@ func TestSBOMOfAnUncompressedLayerIsVerifiedToo(t *testing.T) {
 	}
 }
 
-// localTar serves tarball as the layer's kept tar.
-func (x localLayerFixture) localTar(tarball []byte) LocalLayers {
+// localTar serves tarball as the layer's kept tar and, when blob is
+// set, blob as its compressed copy.
+func (x localLayerFixture) localTar(tarball, blob []byte) LocalLayers {
 	wantDiffID, _ := x.layer.DiffID()
-	return func(diffID, digest v1.Hash) (io.ReadCloser, bool, bool) {
-		if diffID != wantDiffID {
-			return nil, false, false
+	wantDigest, _ := x.layer.Digest()
+	return func(diffID, digest v1.Hash, tar bool) (io.ReadCloser, bool) {
+		switch {
+		case tar && diffID == wantDiffID:
+			return io.NopCloser(bytes.NewReader(tarball)), true
+		case !tar && blob != nil && diffID == wantDiffID && digest == wantDigest:
+			return io.NopCloser(bytes.NewReader(blob)), true
 		}
-		return io.NopCloser(bytes.NewReader(tarball)), true, true
+		return nil, false
 	}
 }
 
 // TestSBOMReadsTheKeptTar: a layer's tar kept on this machine is read
 // instead of any blob, and only when it is the layer's diff ID: a tar
 // with bytes where the walk does not look (after the end of the archive)
-// gives way to the registry's layer, and fails the attach when the
-// registry cannot serve it either.
+// gives way to the compressed copy on this machine, then to the
+// registry's layer, and fails the attach when neither can serve it.
 func TestSBOMReadsTheKeptTar(t *testing.T) {
 	x := newLocalLayerFixture(t)
 	sum := sha256.Sum256([]byte(x.content))
@@ -250,7 +255,7 @@ func TestSBOMReadsTheKeptTar(t *testing.T) {
 	rc.Close()
 
 	x.srv.refuse.Store(true)
-	got, err := x.sbomFile(t, x.localTar(tarball))
+	got, err := x.sbomFile(t, x.localTar(tarball, nil))
 	if err != nil || got != want {
 		t.Fatalf("with the tar here and the registry refusing the layer: %s, %v; want %s", got, err, want)
 	}
@@ -262,11 +267,21 @@ func TestSBOMReadsTheKeptTar(t *testing.T) {
 	// them, only the digest does.
 	damaged := append(append([]byte{}, tarball...), make([]byte, 512)...)
 	damaged[len(damaged)-1] = 0xff
-	if _, err := x.sbomFile(t, x.localTar(damaged)); err == nil {
+	if _, err := x.sbomFile(t, x.localTar(damaged, nil)); err == nil {
 		t.Error("an SBOM was attached from a damaged tar when the registry could not serve the layer")
 	}
+	// A damaged tar gives way to the compressed copy on this machine
+	// first, with the registry still refusing.
+	x.srv.gets.Store(0)
+	got, err = x.sbomFile(t, x.localTar(damaged, x.blob))
+	if err != nil || got != want {
+		t.Errorf("a damaged tar beside a good compressed copy: %s, %v; want the copy read, %s", got, err, want)
+	}
+	if n := x.srv.gets.Load(); n != 0 {
+		t.Errorf("the layer was downloaded %d times though a good compressed copy is on this machine", n)
+	}
 	x.srv.refuse.Store(false)
-	got, err = x.sbomFile(t, x.localTar(damaged))
+	got, err = x.sbomFile(t, x.localTar(damaged, nil))
 	if err != nil || got != want {
 		t.Fatalf("a damaged tar: %s, %v; want the registry's layer read, %s", got, err, want)
 	}

@@ -136,8 +136,8 @@ func (b *bench) attachAndSign(ctx context.Context, spec build.Spec, res *build.R
 }
 
 // localLayers opens the layers the direct builds keep on this machine.
-func (b *bench) localLayers(diffID, digest v1.Hash) (io.ReadCloser, bool, bool) {
-	return direct.OpenCachedLayer(b.direct.LayerCacheDir, diffID, digest)
+func (b *bench) localLayers(diffID, digest v1.Hash, tar bool) (io.ReadCloser, bool) {
+	return direct.OpenCachedLayer(b.direct.LayerCacheDir, diffID, digest, tar)
 }
 
 // floor appends the binary to the base as one layer and pushes it with

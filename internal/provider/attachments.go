@@ -182,8 +182,8 @@ func (r *imageResource) attachmentRequest(m imageResourceModel, facts buildFacts
 		Cache: sharedDatabases,
 		// A direct build's layers are in the layer cache: the SBOM reads
 		// them there, not from the registry.
-		LocalLayers: func(diffID, digest v1.Hash) (io.ReadCloser, bool, bool) {
-			return direct.OpenCachedLayer(cacheDir("layers"), diffID, digest)
+		LocalLayers: func(diffID, digest v1.Hash, tar bool) (io.ReadCloser, bool) {
+			return direct.OpenCachedLayer(cacheDir("layers"), diffID, digest, tar)
 		},
 		Provenance: attest.ProvenanceInput{
 			Tags: tags, Executor: m.ExecutorUsed.ValueString(), ProviderVersion: r.p.version,

@@ -125,7 +125,7 @@ func Sign(ctx context.Context, reg Registry, repository, digest string, sv signa
 	if err != nil {
 		return Signed{}, err
 	}
-	if err := push(ctx, reg, tagRef, sigs, body); err != nil {
+	if err := push(ctx, reg, tagRef, sigs, body, existing == nil); err != nil {
 		return Signed{}, fmt.Errorf("pushing the signature of %s@%s: %w", repository, digest, err)
 	}
 	d, err := sigs.Digest()
@@ -135,11 +135,17 @@ func Sign(ctx context.Context, reg Registry, repository, digest string, sv signa
 	return Signed{Image: d.String(), Signature: encoded}, nil
 }
 
-// push writes the signature image whose only new blobs are the payload
-// just signed and the config: both uploaded at once, in two requests
-// each, then the manifest. remote.Write would ask for every blob first
-// and upload each in three requests, one after the other.
-func push(ctx context.Context, reg Registry, tagRef name.Reference, sigs v1.Image, payload []byte) error {
+// push writes the signature image. A new one (fresh) has two blobs, the
+// payload just signed and the config: both are uploaded at once, in two
+// requests each, then the manifest; remote.Write would ask for every
+// blob first and upload each in three requests, one after the other. An
+// image that held other signatures is written remote.Write's way, which
+// also finds their blobs still there (a manifest is never written over a
+// blob the registry has lost).
+func push(ctx context.Context, reg Registry, tagRef name.Reference, sigs v1.Image, payload []byte, fresh bool) error {
+	if !fresh {
+		return remote.Write(tagRef, sigs, reg.RemoteOptions(ctx)...)
+	}
 	config, err := sigs.RawConfigFile()
 	if err != nil {
 		return err

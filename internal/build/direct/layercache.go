@@ -180,34 +180,42 @@ func fileDigest(path string) (v1.Hash, error) {
 
 // OpenCachedLayer opens a layer the builds with LayerCacheDir dir wrote,
 // so that what reads a just-pushed image's layers (its SBOM) reads them
-// here rather than from the registry: the tar a build kept for diffID
-// (isTar), or else the compressed blob the cache holds under diffID with
+// here rather than from the registry: with tar, the tar a build kept for
+// diffID; without, the compressed blob the cache holds under diffID with
 // the given digest. Neither is hashed here: the reader checks the tar
 // against diffID, the blob against digest, as it reads.
-func OpenCachedLayer(dir string, diffID, digest v1.Hash) (r io.ReadCloser, isTar, ok bool) {
+func OpenCachedLayer(dir string, diffID, digest v1.Hash, tar bool) (io.ReadCloser, bool) {
 	if dir == "" {
-		return nil, false, false
+		return nil, false
 	}
-	if f, err := os.Open(tarPath(dir, diffID)); err == nil {
-		return f, true, true
+	if tar {
+		f, err := os.Open(tarPath(dir, diffID))
+		if err != nil {
+			return nil, false
+		}
+		if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() {
+			_ = f.Close()
+			return nil, false
+		}
+		return f, true
 	}
 	c := &layerCache{dir: dir}
 	layerPath, metaPath := c.paths(diffID)
 	raw, err := os.ReadFile(metaPath)
 	if err != nil {
-		return nil, false, false
+		return nil, false
 	}
 	var m layerMeta
 	if json.Unmarshal(raw, &m) != nil || m.Digest != digest.String() {
-		return nil, false, false
+		return nil, false
 	}
 	f, err := os.Open(layerPath)
 	if err != nil {
-		return nil, false, false
+		return nil, false
 	}
 	if fi, err := f.Stat(); err != nil || fi.Size() != m.Size {
 		_ = f.Close()
-		return nil, false, false
+		return nil, false
 	}
-	return f, false, true
+	return f, true
 }

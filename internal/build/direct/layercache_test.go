@@ -219,27 +219,28 @@ func TestOpenCachedLayerIsThePushedBlob(t *testing.T) {
 	for _, l := range pushedLayers(t, host, spec.Repository, res.Digest) {
 		diffID, _ := l.DiffID()
 		digest, _ := l.Digest()
-		blob, isTar, ok := OpenCachedLayer(e.LayerCacheDir, diffID, digest)
+		if r, ok := OpenCachedLayer(e.LayerCacheDir, diffID, digest, true); ok {
+			r.Close()
+			t.Errorf("a build that kept no tars opened %s as a tar", diffID)
+		}
+		blob, ok := OpenCachedLayer(e.LayerCacheDir, diffID, digest, false)
 		if !ok {
 			continue
 		}
 		opened++
-		if isTar {
-			t.Errorf("a build that kept no tars opened %s as a tar", diffID)
-		}
 		got, _, err := v1.SHA256(blob)
 		blob.Close()
 		if err != nil || got != digest {
 			t.Errorf("the cached blob of %s hashes to %s (%v)", digest, got, err)
 		}
-		if _, _, ok := OpenCachedLayer(e.LayerCacheDir, diffID, diffID); ok {
+		if _, ok := OpenCachedLayer(e.LayerCacheDir, diffID, diffID, false); ok {
 			t.Errorf("a layer opened under a digest it does not have")
 		}
 	}
 	if opened != 1 {
 		t.Errorf("%d layers opened; want the one COPY added", opened)
 	}
-	if _, _, ok := OpenCachedLayer("", v1.Hash{}, v1.Hash{}); ok {
+	if _, ok := OpenCachedLayer("", v1.Hash{}, v1.Hash{}, true); ok {
 		t.Error("no cache directory opened a layer")
 	}
 }
@@ -273,14 +274,19 @@ func TestKeptLayerTarsAreTheLayersDiffIDs(t *testing.T) {
 	for _, l := range pushedLayers(t, host, spec.Repository, kept.Digest) {
 		diffID, _ := l.DiffID()
 		digest, _ := l.Digest()
-		r, isTar, ok := OpenCachedLayer(e.LayerCacheDir, diffID, digest)
+		r, ok := OpenCachedLayer(e.LayerCacheDir, diffID, digest, true)
 		if !ok {
 			continue
 		}
 		got, _, err := v1.SHA256(r)
 		r.Close()
-		if !isTar || err != nil || got != diffID {
-			t.Errorf("layer %s opened as tar %v, hashing to %s (%v)", diffID, isTar, got, err)
+		if err != nil || got != diffID {
+			t.Errorf("the tar of layer %s hashes to %s (%v)", diffID, got, err)
+		}
+		if blob, ok := OpenCachedLayer(e.LayerCacheDir, diffID, digest, false); !ok {
+			t.Errorf("the compressed copy of %s is not there beside its tar", diffID)
+		} else {
+			blob.Close()
 		}
 		tars++
 	}
