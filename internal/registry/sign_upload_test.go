@@ -32,18 +32,7 @@ func TestSignatureIsPushedWithoutAskingForItsBlobs(t *testing.T) {
 		c, host, l := loggedRegistry(t, refuse)
 		repo := clusterRegistry + "/app"
 		subject := push(t, host, "app:v1", nil).String()
-		var keys []signature.SignerVerifier
-		for range 2 {
-			k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-			if err != nil {
-				t.Fatal(err)
-			}
-			sv, err := signature.LoadECDSASignerVerifier(k, crypto.SHA256)
-			if err != nil {
-				t.Fatal(err)
-			}
-			keys = append(keys, sv)
-		}
+		keys := []signature.SignerVerifier{newSigner(t), newSigner(t)}
 		l.mu.Lock()
 		l.seen = nil
 		l.mu.Unlock()
@@ -119,15 +108,7 @@ func TestSignatureIsNotWrittenOverAMissingBlob(t *testing.T) {
 	}
 	resp.Body.Close()
 
-	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sv, err := signature.LoadECDSASignerVerifier(k, crypto.SHA256)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := signing.Sign(ctx, c, repo, subject, sv); err == nil {
+	if _, err := signing.Sign(ctx, c, repo, subject, newSigner(t)); err == nil {
 		t.Error("a signature was written into an image that names a blob the registry lost")
 	}
 	after, err := remote.Image(ref)
@@ -137,4 +118,18 @@ func TestSignatureIsNotWrittenOverAMissingBlob(t *testing.T) {
 	if d, _ := after.Digest(); d != before {
 		t.Errorf("the signature image changed to %s; want it as it was, %s", d, before)
 	}
+}
+
+// newSigner is a new ECDSA P-256 key, as cosign generates.
+func newSigner(t *testing.T) signature.SignerVerifier {
+	t.Helper()
+	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sv, err := signature.LoadECDSASignerVerifier(k, crypto.SHA256)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sv
 }
