@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -311,4 +312,37 @@ func pushedLayers(t *testing.T, host, repo, digest string) []v1.Layer {
 		t.Fatal(err)
 	}
 	return layers
+}
+
+// Kept tars older than a day go when a process first uses the cache;
+// younger ones and the compressed layers (kept for a week) stay.
+func TestKeptTarsArePrunedAfterADay(t *testing.T) {
+	dir := t.TempDir()
+	tars := filepath.Join(dir, "tars")
+	if err := os.MkdirAll(tars, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	old := time.Now().Add(-layerTarMaxAge - time.Hour)
+	files := map[string]bool{ // path → kept
+		filepath.Join(tars, "old.tar"):     false,
+		filepath.Join(tars, "new.tar"):     true,
+		filepath.Join(dir, "old.tar.gz"):   true,
+		filepath.Join(dir, "ancient.json"): false,
+	}
+	for p := range files {
+		if err := os.WriteFile(p, []byte("x"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_ = os.Chtimes(filepath.Join(tars, "old.tar"), old, old)
+	_ = os.Chtimes(filepath.Join(dir, "old.tar.gz"), old, old)
+	ancient := time.Now().Add(-layerCacheMaxAge - time.Hour)
+	_ = os.Chtimes(filepath.Join(dir, "ancient.json"), ancient, ancient)
+
+	(&Executor{LayerCacheDir: dir}).layerCache(true)
+	for p, kept := range files {
+		if _, err := os.Stat(p); (err == nil) != kept {
+			t.Errorf("%s: kept %v, want %v", p, err == nil, kept)
+		}
+	}
 }
