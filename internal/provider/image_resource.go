@@ -8,7 +8,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/hashicorp/terraform-plugin-framework-validators/resourcevalidator"
 	"github.com/hashicorp/terraform-plugin-framework/attr"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
@@ -46,8 +45,47 @@ func (r *imageResource) Configure(_ context.Context, req resource.ConfigureReque
 }
 
 func (r *imageResource) ConfigValidators(context.Context) []resource.ConfigValidator {
-	return []resource.ConfigValidator{
-		resourcevalidator.ExactlyOneOf(contextSources...),
+	return []resource.ConfigValidator{oneContextSource{}}
+}
+
+// oneContextSource requires exactly one of contextSources. The
+// framework's resourcevalidator.ExactlyOneOf does the same by matching
+// each attribute's path against the whole configuration, a walk of
+// every attribute for each of the three, for every resource in every
+// plan; this reads the three attributes.
+type oneContextSource struct{}
+
+func (oneContextSource) Description(context.Context) string {
+	return "exactly one of " + strings.Join(contextSources, ", ") + " is set"
+}
+
+func (v oneContextSource) MarkdownDescription(ctx context.Context) string { return v.Description(ctx) }
+
+func (oneContextSource) ValidateResource(ctx context.Context, req resource.ValidateConfigRequest, resp *resource.ValidateConfigResponse) {
+	var set []string
+	unknown := false
+	for _, name := range contextSources {
+		var v attr.Value
+		resp.Diagnostics.Append(req.Config.GetAttribute(ctx, path.Root(name), &v)...)
+		if resp.Diagnostics.HasError() {
+			return
+		}
+		switch {
+		case v.IsUnknown():
+			unknown = true // set or not, known at apply
+		case !v.IsNull():
+			set = append(set, name)
+		}
+	}
+	switch {
+	case len(set) > 1:
+		resp.Diagnostics.AddAttributeError(path.Root(set[1]), "More Than One Build Context",
+			fmt.Sprintf("%s are set, and a build reads one context.\n\nKeep exactly one of context_dir (a directory on this machine), "+
+				"context_files (files given in the configuration) and context_url (a git repository or an archive).", strings.Join(set, " and ")))
+	case len(set) == 0 && !unknown:
+		resp.Diagnostics.AddError("No Build Context",
+			"The image names nothing to build from.\n\nSet exactly one of context_dir (a directory on this machine), "+
+				"context_files (files given in the configuration) or context_url (a git repository or an archive).")
 	}
 }
 

@@ -345,8 +345,9 @@ func TestImageResource_planValidation(t *testing.T) {
 		name, body string
 		want       string
 	}{
-		{"two context sources", fmt.Sprintf("context_dir = %q\n context_url = \"git://example.com/app.git\"", dir), `(?s)Invalid Attribute Combination`},
-		{"no context source", ``, `(?s)Missing Attribute Configuration.*context_dir,context_files,context_url`},
+		{"two context sources", fmt.Sprintf("context_dir = %q\n context_url = \"git://example.com/app.git\"", dir), `(?s)More Than One Build Context.*context_dir and context_url are set.*Keep exactly one`},
+		{"three context sources", fmt.Sprintf("context_dir = %q\n context_files = { Dockerfile = \"FROM scratch\" }\n context_url = \"git://example.com/app.git\"", dir), `(?s)More Than One Build Context.*context_dir and context_files and context_url are set`},
+		{"no context source", ``, `(?s)No Build Context.*Set exactly one of context_dir.*context_files.*context_url`},
 		{"missing context dir", fmt.Sprintf("context_dir = %q", missing), `(?s)Build Context Not Readable.*does-not-exist`},
 		{"missing Dockerfile", fmt.Sprintf("context_dir = %q\n dockerfile = \"Prod.Dockerfile\"", dir), `(?s)Dockerfile Not Found In Context.*Prod.Dockerfile`},
 		{"files without Dockerfile", `context_files = { "main" = "x" }`, `Dockerfile Not Found In Context`},
@@ -379,6 +380,36 @@ resource "onesbuild_image" "app" {
 			})
 		})
 	}
+	// A context known only at apply is no missing context; two sources
+	// are two whether or not a third is known.
+	t.Run("context known at apply", func(t *testing.T) {
+		resource.UnitTest(t, resource.TestCase{
+			ProtoV6ProviderFactories: unconfiguredFactories(),
+			Steps: []resource.TestStep{{
+				Config: fmt.Sprintf(`
+resource "terraform_data" "dir" { input = %q }
+resource "onesbuild_image" "app" {
+  repository  = "%s/app"
+  context_dir = terraform_data.dir.output
+}
+`, dir, clusterRegistry),
+				PlanOnly:           true,
+				ExpectNonEmptyPlan: true,
+			}, {
+				Config: fmt.Sprintf(`
+resource "terraform_data" "dir" { input = %q }
+resource "onesbuild_image" "app" {
+  repository    = "%s/app"
+  context_dir   = terraform_data.dir.output
+  context_files = { Dockerfile = "FROM scratch" }
+  context_url   = "git://example.com/app.git"
+}
+`, dir, clusterRegistry),
+				PlanOnly:    true,
+				ExpectError: regexp.MustCompile(`(?s)More Than One Build Context.*context_files and context_url are set`),
+			}},
+		})
+	})
 	t.Run("repository without registry host", func(t *testing.T) {
 		resource.UnitTest(t, resource.TestCase{
 			ProtoV6ProviderFactories: unconfiguredFactories(),

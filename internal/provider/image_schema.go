@@ -29,9 +29,9 @@ import (
 // defaultCreateTimeout bounds a build when the configuration sets none.
 const defaultCreateTimeout = "20m"
 
-var contextSources = path.Expressions{
-	path.MatchRoot("context_dir"), path.MatchRoot("context_files"), path.MatchRoot("context_url"),
-}
+// contextSources are the attributes of which exactly one names the
+// build context.
+var contextSources = []string{"context_dir", "context_files", "context_url"}
 
 func (r *imageResource) Schema(ctx context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
 	resp.Schema = schema.Schema{
