@@ -121,10 +121,8 @@ func (c *Client) Attach(ctx context.Context, repository, subject string, a Artif
 	if err := remote.WriteLayer(ref.Context(), static.NewLayer(emptyConfig, types.MediaType(a.ArtifactType)), opts...); err != nil {
 		return "", classifyCodes(err, "uploading an attachment to "+ref.Context().String())
 	}
-	if c.uploadSmallBlob(ctx, ref.Context(), a.Content) != nil {
-		if err := remote.WriteLayer(ref.Context(), static.NewLayer(a.Content, types.MediaType(a.ArtifactType)), opts...); err != nil {
-			return "", classifyCodes(err, "uploading an attachment to "+ref.Context().String())
-		}
+	if err := c.UploadBlobs(ctx, ref.Context(), a.Content); err != nil {
+		return "", fmt.Errorf("attaching to %s: %w", ref, err)
 	}
 	unlock := lockSubject(ref.Context().String() + "@" + subject)
 	defer unlock()
