@@ -77,15 +77,14 @@ func (oneContextSource) ValidateResource(ctx context.Context, req resource.Valid
 			set = append(set, name)
 		}
 	}
+	const sources = "context_dir (a directory on this machine), context_files (files given in the configuration) or " +
+		"context_url (a git repository or an archive)"
 	switch {
 	case len(set) > 1:
 		resp.Diagnostics.AddAttributeError(path.Root(set[1]), "More Than One Build Context",
-			fmt.Sprintf("%s are set, and a build reads one context.\n\nKeep exactly one of context_dir (a directory on this machine), "+
-				"context_files (files given in the configuration) and context_url (a git repository or an archive).", strings.Join(set, " and ")))
+			fmt.Sprintf("%s are set, and a build reads one context.\n\nKeep exactly one of %s.", strings.Join(set, " and "), sources))
 	case len(set) == 0 && !unknown:
-		resp.Diagnostics.AddError("No Build Context",
-			"The image names nothing to build from.\n\nSet exactly one of context_dir (a directory on this machine), "+
-				"context_files (files given in the configuration) or context_url (a git repository or an archive).")
+		resp.Diagnostics.AddError("No Build Context", "The image names nothing to build from.\n\nSet exactly one of "+sources+".")
 	}
 }
 
