@@ -138,16 +138,29 @@ func attachSBOM(ctx context.Context, reg Registry, req Request, subject v1.Descr
 		mediaType = MediaTypeCycloneDX
 	}
 	base := baseOf(req)
+	// The base's own SBOM is a few registry round trips that the image's
+	// contents do not wait for.
+	var baseDoc *Document
+	var found sync.WaitGroup
 	if base != nil {
-		base.SBOM = baseSBOM(ctx, reg, repositoryOf(req.BaseRef), req.BaseDigest, mediaType)
+		found.Add(1)
+		go func() {
+			defer found.Done()
+			baseDoc = baseSBOM(ctx, reg, repositoryOf(req.BaseRef), req.BaseDigest, mediaType)
+		}()
 	}
 	var all []Contents
 	for _, pi := range images {
 		c, err := contentsOf(ctx, reg, pi, req)
 		if err != nil {
+			found.Wait()
 			return out, err
 		}
 		all = append(all, c)
+	}
+	found.Wait()
+	if base != nil {
+		base.SBOM = baseDoc
 	}
 	raw, mt, err := SBOM(req.SBOMFormat, SBOMInput{Image: image, Base: base, Platforms: all, Tool: req.Tool})
 	if err != nil {

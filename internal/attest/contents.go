@@ -252,12 +252,22 @@ func removeUnder(files map[string]File, dir string) {
 func readFile(r io.Reader, h *tar.Header) (File, error) {
 	f := File{Mode: h.Mode, Size: h.Size}
 	hash, hash1 := sha256.New(), sha1.New()
-	hashes := io.MultiWriter(hash, hash1)
+	var hashes io.Writer = io.MultiWriter(hash, hash1)
+	hashed := func() {}
+	if h.Size >= parallelHashMin {
+		fan := newFanOut(hash, hash1)
+		defer fan.Close()
+		hashes, hashed = fan, fan.Close
+	}
+	sum := func() {
+		hashed()
+		f.SHA256, f.SHA1 = hex.EncodeToString(hash.Sum(nil)), hex.EncodeToString(hash1.Sum(nil))
+	}
 	if h.Mode&0o111 == 0 || h.Size < 4 {
 		if _, err := io.Copy(hashes, r); err != nil {
 			return f, err
 		}
-		f.SHA256, f.SHA1 = hex.EncodeToString(hash.Sum(nil)), hex.EncodeToString(hash1.Sum(nil))
+		sum()
 		return f, nil
 	}
 	var at io.ReaderAt
@@ -279,7 +289,7 @@ func readFile(r io.Reader, h *tar.Header) (File, error) {
 		}
 		at = tmp
 	}
-	f.SHA256, f.SHA1 = hex.EncodeToString(hash.Sum(nil)), hex.EncodeToString(hash1.Sum(nil))
+	sum()
 	if info, err := buildinfo.Read(at); err == nil {
 		f.Go = goBinary(info)
 	}

@@ -180,13 +180,26 @@ type verifying struct {
 	want v1.Hash
 	size int64
 	n    int64
+	// fan hashes on a goroutine of its own once the blob is known to
+	// be large, so that the SBOM's own hashes of its files need not wait.
+	fan *fanOut
 }
 
 func (v *verifying) Read(p []byte) (int, error) {
 	n, err := v.r.Read(p)
-	v.hash.Write(p[:n])
 	v.n += int64(n)
+	if v.fan == nil && v.n >= parallelHashMin {
+		v.fan = newFanOut(v.hash)
+	}
+	if v.fan != nil {
+		v.fan.Write(p[:n])
+	} else {
+		v.hash.Write(p[:n])
+	}
 	if errors.Is(err, io.EOF) {
+		if v.fan != nil {
+			v.fan.Close()
+		}
 		if got := hex.EncodeToString(v.hash.Sum(nil)); (v.size >= 0 && v.n != v.size) || got != v.want.Hex {
 			return n, fmt.Errorf("the layer %s read on this machine is %d bytes of sha256:%s", v.want, v.n, got)
 		}
@@ -194,4 +207,9 @@ func (v *verifying) Read(p []byte) (int, error) {
 	return n, err
 }
 
-func (v *verifying) Close() error { return v.r.Close() }
+func (v *verifying) Close() error {
+	if v.fan != nil {
+		v.fan.Close()
+	}
+	return v.r.Close()
+}

@@ -73,8 +73,9 @@ func newLocalLayerFixture(t *testing.T) localLayerFixture {
 	f := &fixture{client: &registry.Client{Hosts: map[string]string{clusterRegistry: u.Host}, Insecure: []string{clusterRegistry}},
 		host: u.Host, repo: clusterRegistry + "/app"}
 	// Incompressible, so that the blob is larger than what readers read
-	// ahead.
-	random := make([]byte, 256<<10)
+	// ahead; and, as hex, larger than parallelHashMin, so that the file's
+	// and the layer's hashes run on goroutines of their own.
+	random := make([]byte, 768<<10)
 	rand.New(rand.NewSource(1)).Read(random)
 	content := hex.EncodeToString(random)
 	layer := imagefstest.Layer(t, imagefstest.Entry{Header: tar.Header{Name: "app/data.txt", Typeflag: tar.TypeReg, Mode: 0o644}, Content: content})

@@ -2,7 +2,9 @@ package registry
 
 import (
 	"bytes"
+	"crypto/tls"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"net/url"
@@ -39,6 +41,15 @@ type responseCache struct {
 	entries  map[string]*cachedResponse
 	inFlight map[string]chan struct{}
 	now      func() time.Time
+	// plainHTTP holds, per host, the error of an HTTPS ping that a
+	// plain-HTTP registry answered, until it expires.
+	plainHTTP map[string]plainHTTPAnswer
+}
+
+// plainHTTPAnswer is what an HTTPS ping of a plain-HTTP registry got.
+type plainHTTPAnswer struct {
+	err     error
+	expires time.Time
 }
 
 type cachedResponse struct {
@@ -67,7 +78,8 @@ const (
 var blobByDigest = regexp.MustCompile(`^/v2/.+/blobs/sha256:[a-f0-9]{64}$`)
 
 func newResponseCache() *responseCache {
-	return &responseCache{entries: map[string]*cachedResponse{}, inFlight: map[string]chan struct{}{}, now: time.Now}
+	return &responseCache{entries: map[string]*cachedResponse{}, inFlight: map[string]chan struct{}{}, now: time.Now,
+		plainHTTP: map[string]plainHTTPAnswer{}}
 }
 
 // kind says whether and for how long a request's answer may be reused.
@@ -98,6 +110,9 @@ func (t reuse) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	if referrersQuery.MatchString(req.URL.Path) && req.Method == http.MethodGet {
 		return t.referrers(req)
+	}
+	if isHTTPSPing(req) {
+		return t.httpsPing(req)
 	}
 	ttl, ok := kind(req)
 	if !ok {
@@ -146,6 +161,44 @@ func (t reuse) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	t.cache.store(key, entry)
 	return resp, nil
+}
+
+// isHTTPSPing is go-containerregistry's first question to a registry
+// before every operation: whether it answers /v2/ over HTTPS.
+func isHTTPSPing(req *http.Request) bool {
+	return req.Method == http.MethodGet && req.URL.Scheme == "https" && req.URL.Path == "/v2/" && req.URL.RawQuery == ""
+}
+
+// httpsPing asks over HTTPS, unless the registry answered the last
+// minute's HTTPS ping in plain HTTP: go-containerregistry asks an
+// insecure registry over HTTPS first before every operation, and each
+// such ping is a TCP connection and a failed handshake on the way of
+// every push, pull and attachment to an in-cluster registry. The same
+// error is given again, so go-containerregistry goes on to plain HTTP,
+// where it is allowed to, as it would have.
+func (t reuse) httpsPing(req *http.Request) (*http.Response, error) {
+	host := req.URL.Host
+	t.cache.mu.Lock()
+	a, ok := t.cache.plainHTTP[host]
+	if ok && t.cache.now().After(a.expires) {
+		delete(t.cache.plainHTTP, host)
+		ok = false
+	}
+	t.cache.mu.Unlock()
+	if ok {
+		if req.Body != nil {
+			req.Body.Close()
+		}
+		return nil, a.err
+	}
+	resp, err := t.inner.RoundTrip(req)
+	var plain tls.RecordHeaderError
+	if err != nil && errors.As(err, &plain) {
+		t.cache.mu.Lock()
+		t.cache.plainHTTP[host] = plainHTTPAnswer{err: err, expires: t.cache.now().Add(pingTTL)}
+		t.cache.mu.Unlock()
+	}
+	return resp, err
 }
 
 // referrersQuery is a request to the OCI referrers API.

@@ -3,11 +3,15 @@ package registry
 import (
 	"context"
 	"fmt"
+	"net"
 	"net/http"
+	"net/http/httptest"
+	"net/url"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
@@ -230,4 +234,99 @@ func configDigest(t *testing.T, host, digest string) string {
 		t.Fatal(err)
 	}
 	return m.Config.Digest.String()
+}
+
+// schemeCounter counts the requests that reach the network, by scheme.
+type schemeCounter struct {
+	inner http.RoundTripper
+	https atomic.Int32
+	plain atomic.Int32
+}
+
+func (c *schemeCounter) RoundTrip(req *http.Request) (*http.Response, error) {
+	if req.URL.Scheme == "https" {
+		c.https.Add(1)
+	} else {
+		c.plain.Add(1)
+	}
+	return c.inner.RoundTrip(req)
+}
+
+// TestPlainHTTPRegistryIsAskedOverHTTPSOnce: go-containerregistry pings
+// an insecure registry over HTTPS before every operation; once a
+// plain-HTTP registry has answered one such ping, the next ones in the
+// minute fail at once, without a connection, and every operation still
+// succeeds over plain HTTP. After the minute it is asked again; a
+// registry that speaks TLS is never taken for plain HTTP; and an HTTPS
+// ping that failed otherwise (nothing listening) is not remembered.
+func TestPlainHTTPRegistryIsAskedOverHTTPSOnce(t *testing.T) {
+	ctx := context.Background()
+	c, host := serve(t, newRegistry())
+	counter := &schemeCounter{inner: http.DefaultTransport}
+	c.Transport = counter
+	d := push(t, host, "app:latest", nil).String()
+	now := time.Now()
+	c.state().responses.now = func() time.Time { return now }
+	for i := range 5 {
+		if _, err := c.Describe(ctx, clusterRegistry+"/app", d); err != nil {
+			t.Fatalf("describe %d: %v", i, err)
+		}
+	}
+	if n := counter.https.Load(); n != 1 {
+		t.Errorf("%d HTTPS requests reached a plain-HTTP registry in five operations, want 1", n)
+	}
+	if counter.plain.Load() == 0 {
+		t.Fatal("nothing was asked over plain HTTP")
+	}
+	now = now.Add(pingTTL + time.Second)
+	if _, err := c.Describe(ctx, clusterRegistry+"/app", d); err != nil {
+		t.Fatal(err)
+	}
+	if n := counter.https.Load(); n != 2 {
+		t.Errorf("after the minute, %d HTTPS requests in all, want 2 (asked again)", n)
+	}
+
+	// A registry that speaks TLS, listed as insecure: it is used over
+	// HTTPS every time.
+	tlsSrv := httptest.NewTLSServer(newRegistry())
+	t.Cleanup(tlsSrv.Close)
+	u, _ := url.Parse(tlsSrv.URL)
+	secure := &schemeCounter{inner: tlsSrv.Client().Transport}
+	sc := &Client{Hosts: map[string]string{clusterRegistry: u.Host}, Insecure: []string{clusterRegistry}, Transport: secure}
+	img, err := random.Image(64, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref, _ := name.ParseReference(u.Host + "/app:latest")
+	if err := remote.Write(ref, img, remote.WithTransport(tlsSrv.Client().Transport)); err != nil {
+		t.Fatal(err)
+	}
+	sd, _ := img.Digest()
+	for range 3 {
+		if _, err := sc.Describe(ctx, clusterRegistry+"/app", sd.String()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := secure.plain.Load(); n != 0 {
+		t.Errorf("a TLS registry was asked %d times over plain HTTP", n)
+	}
+
+	// Nothing listening: each ping fails on its own, none is answered
+	// from memory.
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := l.Addr().String()
+	l.Close()
+	refused := &schemeCounter{inner: http.DefaultTransport}
+	rc := &Client{Hosts: map[string]string{clusterRegistry: closed}, Insecure: []string{clusterRegistry}, Transport: refused, Timeout: 5 * time.Second}
+	for range 2 {
+		if _, err := rc.Describe(ctx, clusterRegistry+"/app", d); err == nil {
+			t.Fatal("describe against nothing listening succeeded")
+		}
+	}
+	if n := refused.https.Load(); n < 2 {
+		t.Errorf("%d HTTPS pings reached the network for two operations against nothing listening; a refused connection must not be remembered", n)
+	}
 }
