@@ -2,6 +2,7 @@ package attest
 
 import (
 	"bytes"
+	"errors"
 	"hash"
 	"sync"
 )
@@ -24,7 +25,11 @@ type fanOut struct {
 	queues []chan []byte
 	done   sync.WaitGroup
 	once   sync.Once
+	closed bool
 }
+
+// errFanOutClosed is a write after Close: the hashes are summed already.
+var errFanOutClosed = errors.New("write to a closed hash")
 
 func newFanOut(hashes ...hash.Hash) *fanOut {
 	f := &fanOut{}
@@ -42,8 +47,12 @@ func newFanOut(hashes ...hash.Hash) *fanOut {
 	return f
 }
 
-// Write implements io.Writer; it never fails, as a hash does not.
+// Write implements io.Writer; it fails only after Close. Write and Close
+// are called from one goroutine.
 func (f *fanOut) Write(p []byte) (int, error) {
+	if f.closed {
+		return 0, errFanOutClosed
+	}
 	if len(p) == 0 {
 		return 0, nil
 	}
@@ -58,6 +67,7 @@ func (f *fanOut) Write(p []byte) (int, error) {
 // hashes may then be summed.
 func (f *fanOut) Close() {
 	f.once.Do(func() {
+		f.closed = true
 		for _, q := range f.queues {
 			close(q)
 		}

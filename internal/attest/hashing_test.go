@@ -1,13 +1,18 @@
 package attest
 
 import (
+	"bytes"
 	"crypto/sha1"
 	"crypto/sha256"
+	"encoding/hex"
 	"hash"
+	"io"
 	"math/rand"
 	"runtime"
 	"testing"
 	"time"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 )
 
 // TestFanOutHashesWhatWasWritten: hashes fed through a fanOut, in chunks
@@ -54,4 +59,32 @@ func TestFanOutHashesWhatWasWritten(t *testing.T) {
 	if n := runtime.NumGoroutine(); n > before {
 		t.Errorf("%d goroutines after closing every fan-out, %d before", n, before)
 	}
+}
+
+// TestLayerReadAfterCloseFails: a local layer read again after it was
+// closed, past the size where its digest is computed on a goroutine,
+// fails instead of writing to the closed hash (a panic) or going on
+// unchecked.
+func TestLayerReadAfterCloseFails(t *testing.T) {
+	data := make([]byte, 4<<20)
+	rand.New(rand.NewSource(7)).Read(data)
+	sum := sha256.Sum256(data)
+	want := v1.Hash{Algorithm: "sha256", Hex: hex.EncodeToString(sum[:])}
+	v := &verifying{r: io.NopCloser(bytes.NewReader(data)), hash: sha256.New(), want: want, size: -1}
+	if _, err := io.CopyN(io.Discard, v, 2<<20); err != nil {
+		t.Fatal(err)
+	}
+	if v.fan == nil {
+		t.Fatal("the digest of a 4 MiB layer is not computed on a goroutine of its own after 2 MiB")
+	}
+	v.Close()
+	if n, err := io.Copy(io.Discard, v); err == nil {
+		t.Errorf("reading a closed layer gave %d bytes and no error", n)
+	}
+	// Read to its end, the same layer verifies.
+	ok := &verifying{r: io.NopCloser(bytes.NewReader(data)), hash: sha256.New(), want: want, size: int64(len(data))}
+	if _, err := io.Copy(io.Discard, ok); err != nil {
+		t.Errorf("a good 4 MiB layer: %v", err)
+	}
+	ok.Close()
 }

@@ -182,10 +182,14 @@ type verifying struct {
 	n    int64
 	// fan hashes on a goroutine of its own once the blob is known to
 	// be large, so that the SBOM's own hashes of its files need not wait.
-	fan *fanOut
+	fan    *fanOut
+	closed bool
 }
 
 func (v *verifying) Read(p []byte) (int, error) {
+	if v.closed {
+		return 0, errReadAfterClose
+	}
 	n, err := v.r.Read(p)
 	v.n += int64(n)
 	if v.fan == nil && v.n >= parallelHashMin {
@@ -207,7 +211,12 @@ func (v *verifying) Read(p []byte) (int, error) {
 	return n, err
 }
 
+// errReadAfterClose is a read of a layer closed before its end: what
+// follows could no longer be checked.
+var errReadAfterClose = errors.New("read of a layer after it was closed")
+
 func (v *verifying) Close() error {
+	v.closed = true
 	if v.fan != nil {
 		v.fan.Close()
 	}

@@ -73,9 +73,10 @@ func newLocalLayerFixture(t *testing.T) localLayerFixture {
 	f := &fixture{client: &registry.Client{Hosts: map[string]string{clusterRegistry: u.Host}, Insecure: []string{clusterRegistry}},
 		host: u.Host, repo: clusterRegistry + "/app"}
 	// Incompressible, so that the blob is larger than what readers read
-	// ahead; and, as hex, larger than parallelHashMin, so that the file's
-	// and the layer's hashes run on goroutines of their own.
-	random := make([]byte, 768<<10)
+	// ahead; and, as hex, compressed or not, larger than parallelHashMin,
+	// so that the file's and the layer's hashes run on goroutines of
+	// their own.
+	random := make([]byte, 1<<20)
 	rand.New(rand.NewSource(1)).Read(random)
 	content := hex.EncodeToString(random)
 	layer := imagefstest.Layer(t, imagefstest.Entry{Header: tar.Header{Name: "app/data.txt", Typeflag: tar.TypeReg, Mode: 0o644}, Content: content})
@@ -91,6 +92,9 @@ func newLocalLayerFixture(t *testing.T) localLayerFixture {
 	srv.digest = d.String()
 	rc, _ := layer.Compressed()
 	blob, _ := io.ReadAll(rc)
+	if len(blob) < parallelHashMin {
+		t.Fatalf("the fixture's compressed layer is %d bytes, under parallelHashMin", len(blob))
+	}
 	return localLayerFixture{f: f, srv: srv, layer: layer, blob: blob, content: content}
 }
 

@@ -67,6 +67,9 @@ const (
 	// minutes (Docker's distribution: five).
 	pingTTL  = time.Minute
 	tokenTTL = time.Minute
+	// plainHTTPTTL is shorter: a registry that starts speaking TLS on
+	// the same address is found within it.
+	plainHTTPTTL = 10 * time.Second
 	// contentTTL bounds how long an immutable answer is kept (a blob
 	// may be garbage-collected after its manifest is deleted elsewhere).
 	contentTTL = 10 * time.Minute
@@ -111,19 +114,23 @@ func (t reuse) RoundTrip(req *http.Request) (*http.Response, error) {
 	if referrersQuery.MatchString(req.URL.Path) && req.Method == http.MethodGet {
 		return t.referrers(req)
 	}
-	if isHTTPSPing(req) {
-		return t.httpsPing(req)
-	}
 	ttl, ok := kind(req)
 	if !ok {
 		resp, err := t.inner.RoundTrip(req)
 		if err == nil {
 			t.cache.noteUpload(req, resp)
+			t.cache.notePlainHTTPAnswer(req, resp)
 		}
 		return resp, err
 	}
 	key := cacheKey(req)
 	for {
+		if isHTTPSPing(req) {
+			// Asked again after a concurrent identical ping failed, too.
+			if err := t.cache.plainHTTPAnswer(req); err != nil {
+				return nil, err
+			}
+		}
 		if resp, ok := t.cache.answer(key, req); ok {
 			return resp, nil
 		}
@@ -139,6 +146,9 @@ func (t reuse) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	defer t.cache.release(key)
 	resp, err := t.inner.RoundTrip(req)
+	if err != nil && isHTTPSPing(req) {
+		t.cache.notePlainHTTP(req, err)
+	}
 	if err != nil || !cacheableStatus(req, resp.StatusCode) {
 		return resp, err
 	}
@@ -169,36 +179,57 @@ func isHTTPSPing(req *http.Request) bool {
 	return req.Method == http.MethodGet && req.URL.Scheme == "https" && req.URL.Path == "/v2/" && req.URL.RawQuery == ""
 }
 
-// httpsPing asks over HTTPS, unless the registry answered the last
-// minute's HTTPS ping in plain HTTP: go-containerregistry asks an
-// insecure registry over HTTPS first before every operation, and each
-// such ping is a TCP connection and a failed handshake on the way of
-// every push, pull and attachment to an in-cluster registry. The same
-// error is given again, so go-containerregistry goes on to plain HTTP,
-// where it is allowed to, as it would have.
-func (t reuse) httpsPing(req *http.Request) (*http.Response, error) {
-	host := req.URL.Host
-	t.cache.mu.Lock()
-	a, ok := t.cache.plainHTTP[host]
-	if ok && t.cache.now().After(a.expires) {
-		delete(t.cache.plainHTTP, host)
-		ok = false
+// plainHTTPAnswer is the error to give an HTTPS ping of a registry that
+// answered one in plain HTTP less than plainHTTPTTL ago, or nil: then
+// the ping is asked. go-containerregistry asks an insecure registry over
+// HTTPS first before every operation, and each such ping is a TCP
+// connection and a failed handshake in the way of every push, pull and
+// attachment to an in-cluster registry. The same error is given again,
+// so go-containerregistry goes on to plain HTTP, where it is allowed to,
+// as it would have.
+func (c *responseCache) plainHTTPAnswer(req *http.Request) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	a, ok := c.plainHTTP[req.URL.Host]
+	if !ok {
+		return nil
 	}
-	t.cache.mu.Unlock()
-	if ok {
-		if req.Body != nil {
-			req.Body.Close()
-		}
-		return nil, a.err
+	if c.now().After(a.expires) {
+		delete(c.plainHTTP, req.URL.Host)
+		return nil
 	}
-	resp, err := t.inner.RoundTrip(req)
+	if req.Body != nil {
+		req.Body.Close() // a RoundTripper closes the body, even on error
+	}
+	return a.err
+}
+
+// notePlainHTTP remembers an HTTPS ping that a plain-HTTP server
+// answered (a TLS record that is not one); other failures (refused,
+// timed out, a certificate not trusted) are asked again every time.
+func (c *responseCache) notePlainHTTP(req *http.Request, err error) {
 	var plain tls.RecordHeaderError
-	if err != nil && errors.As(err, &plain) {
-		t.cache.mu.Lock()
-		t.cache.plainHTTP[host] = plainHTTPAnswer{err: err, expires: t.cache.now().Add(pingTTL)}
-		t.cache.mu.Unlock()
+	if !errors.As(err, &plain) {
+		return
 	}
-	return resp, err
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.plainHTTP[req.URL.Host] = plainHTTPAnswer{err: err, expires: c.now().Add(plainHTTPTTL)}
+}
+
+// notePlainHTTPAnswer forgets that a registry speaks plain HTTP when it
+// refuses a plain-HTTP request (as a server that now speaks TLS does,
+// with 400): the next operation asks over HTTPS again.
+func (c *responseCache) notePlainHTTPAnswer(req *http.Request, resp *http.Response) {
+	if req.URL.Scheme != "http" || resp.StatusCode != http.StatusBadRequest {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if _, ok := c.plainHTTP[req.URL.Host]; ok {
+		delete(c.plainHTTP, req.URL.Host)
+		delete(c.entries, cacheKey(&http.Request{Method: http.MethodGet, URL: &url.URL{Scheme: "http", Host: req.URL.Host, Path: "/v2/"}, Header: http.Header{}}))
+	}
 }
 
 // referrersQuery is a request to the OCI referrers API.

@@ -241,9 +241,20 @@ type schemeCounter struct {
 	inner http.RoundTripper
 	https atomic.Int32
 	plain atomic.Int32
+	mu    sync.Mutex
+	seen  []string
+}
+
+func (c *schemeCounter) paths() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]string(nil), c.seen...)
 }
 
 func (c *schemeCounter) RoundTrip(req *http.Request) (*http.Response, error) {
+	c.mu.Lock()
+	c.seen = append(c.seen, req.URL.Path)
+	c.mu.Unlock()
 	if req.URL.Scheme == "https" {
 		c.https.Add(1)
 	} else {
@@ -254,11 +265,14 @@ func (c *schemeCounter) RoundTrip(req *http.Request) (*http.Response, error) {
 
 // TestPlainHTTPRegistryIsAskedOverHTTPSOnce: go-containerregistry pings
 // an insecure registry over HTTPS before every operation; once a
-// plain-HTTP registry has answered one such ping, the next ones in the
-// minute fail at once, without a connection, and every operation still
-// succeeds over plain HTTP. After the minute it is asked again; a
-// registry that speaks TLS is never taken for plain HTTP; and an HTTPS
-// ping that failed otherwise (nothing listening) is not remembered.
+// plain-HTTP registry has answered one such ping, the next ones for
+// plainHTTPTTL fail at once, without a connection, also when twenty
+// operations start together, and every operation still succeeds over
+// plain HTTP. After that it is asked again; a registry that speaks TLS
+// is never taken for plain HTTP, and its ping is still answered once; an
+// HTTPS ping that failed otherwise (nothing listening) is not
+// remembered; and a registry that starts speaking TLS on the same
+// address fails at most one operation.
 func TestPlainHTTPRegistryIsAskedOverHTTPSOnce(t *testing.T) {
 	ctx := context.Background()
 	c, host := serve(t, newRegistry())
@@ -278,12 +292,28 @@ func TestPlainHTTPRegistryIsAskedOverHTTPSOnce(t *testing.T) {
 	if counter.plain.Load() == 0 {
 		t.Fatal("nothing was asked over plain HTTP")
 	}
-	now = now.Add(pingTTL + time.Second)
+	now = now.Add(plainHTTPTTL + time.Second)
 	if _, err := c.Describe(ctx, clusterRegistry+"/app", d); err != nil {
 		t.Fatal(err)
 	}
 	if n := counter.https.Load(); n != 2 {
-		t.Errorf("after the minute, %d HTTPS requests in all, want 2 (asked again)", n)
+		t.Errorf("after plainHTTPTTL, %d HTTPS requests in all, want 2 (asked again)", n)
+	}
+
+	// Twenty operations at once, the first ones of a fresh client.
+	burst := &schemeCounter{inner: http.DefaultTransport}
+	bc := &Client{Hosts: c.Hosts, Insecure: c.Insecure, Transport: burst}
+	var wg sync.WaitGroup
+	for range 20 {
+		wg.Go(func() {
+			if _, err := bc.Describe(ctx, clusterRegistry+"/app", d); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	if n := burst.https.Load(); n != 1 {
+		t.Errorf("%d HTTPS pings reached a plain-HTTP registry for twenty concurrent operations, want 1", n)
 	}
 
 	// A registry that speaks TLS, listed as insecure: it is used over
@@ -310,6 +340,15 @@ func TestPlainHTTPRegistryIsAskedOverHTTPSOnce(t *testing.T) {
 	if n := secure.plain.Load(); n != 0 {
 		t.Errorf("a TLS registry was asked %d times over plain HTTP", n)
 	}
+	pings := 0
+	for _, r := range secure.paths() {
+		if r == "/v2/" {
+			pings++
+		}
+	}
+	if pings != 1 {
+		t.Errorf("a TLS registry was pinged %d times in three operations, want 1", pings)
+	}
 
 	// Nothing listening: each ping fails on its own, none is answered
 	// from memory.
@@ -328,5 +367,47 @@ func TestPlainHTTPRegistryIsAskedOverHTTPSOnce(t *testing.T) {
 	}
 	if n := refused.https.Load(); n < 2 {
 		t.Errorf("%d HTTPS pings reached the network for two operations against nothing listening; a refused connection must not be remembered", n)
+	}
+
+	// A registry that starts speaking TLS where a plain-HTTP one was,
+	// within plainHTTPTTL: at most one operation fails, the next ones
+	// speak HTTPS.
+	reg := newRegistry()
+	pl, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := pl.Addr().String()
+	plainSrv := &httptest.Server{Listener: pl, Config: &http.Server{Handler: reg}}
+	plainSrv.Start()
+	md := push(t, addr, "app:latest", nil).String()
+	trust := httptest.NewTLSServer(http.NotFoundHandler())
+	t.Cleanup(trust.Close)
+	tr := trust.Client().Transport.(*http.Transport).Clone()
+	tr.DisableKeepAlives = true
+	moving := &schemeCounter{inner: tr}
+	mc := &Client{Hosts: map[string]string{clusterRegistry: addr}, Insecure: []string{clusterRegistry}, Transport: moving, Timeout: 5 * time.Second}
+	if _, err := mc.Describe(ctx, clusterRegistry+"/app", md); err != nil {
+		t.Fatal(err)
+	}
+	plainSrv.Close()
+	tl, err := net.Listen("tcp", addr)
+	if err != nil {
+		t.Fatalf("the address %s could not be listened on again: %v", addr, err)
+	}
+	tlsNow := &httptest.Server{Listener: tl, Config: &http.Server{Handler: reg}, TLS: trust.TLS}
+	tlsNow.StartTLS()
+	t.Cleanup(tlsNow.Close)
+	failed := 0
+	for range 3 {
+		if _, err := mc.Describe(ctx, clusterRegistry+"/app", md); err != nil {
+			failed++
+		}
+	}
+	if failed > 1 {
+		t.Errorf("%d of three operations failed after the registry started speaking TLS, want at most one", failed)
+	}
+	if _, err := mc.Describe(ctx, clusterRegistry+"/app", md); err != nil {
+		t.Errorf("the registry that now speaks TLS is still not used over HTTPS: %v", err)
 	}
 }
