@@ -29,9 +29,10 @@ var layerEpoch = time.Unix(0, 0).UTC()
 // same changes always give the same bytes. A path that no longer exists
 // becomes a whiteout. The layer's digests are computed while it is
 // written, so it is never read back to learn them. With a cache the
-// layer is looked up by its uncompressed digest first (the tar is
-// hashed, which is much cheaper than compressing it) and kept there;
-// without one it is a temporary file that cleanup removes. A cache that
+// layer is looked up by its recipe first (the snapshot's hash and the
+// entries' headers: nothing is read), then by its uncompressed digest
+// (the tar is hashed, which is much cheaper than compressing it), and
+// kept there; without one it is a temporary file that cleanup removes. A cache that
 // keeps tars keeps the uncompressed tar beside the layer, written on the
 // way to its digest.
 func writeLayer(cache *layerCache, t *tree, paths []string, snap *buildcontext.Snapshot, ctx *contextFiles, mediaType types.MediaType) (v1.Layer, func(), error) {
@@ -43,11 +44,21 @@ func writeLayer(cache *layerCache, t *tree, paths []string, snap *buildcontext.S
 		}
 		return l, func() { _ = os.Remove(l.path) }, nil
 	}
+	// The recipe names the layer without reading a file, so a build of
+	// the same snapshot as an earlier one (the apply after its plan, a
+	// second plan) finds its layer without writing the tar again.
+	recipe := recipeKey(t, paths, snap)
+	if diffID, ok := cache.recipe(recipe); ok && (!cache.keepTars || cache.hasTar(diffID)) {
+		if l, ok := cache.lookup(diffID, mediaType); ok {
+			return l, none, nil
+		}
+	}
 	diffID, err := cache.hashTar(t, paths, snap, ctx)
 	if err != nil {
 		return nil, none, err
 	}
 	if l, ok := cache.lookup(diffID, mediaType); ok {
+		cache.saveRecipe(recipe, diffID)
 		return l, none, nil
 	}
 	dir := cache.dir
@@ -67,6 +78,7 @@ func writeLayer(cache *layerCache, t *tree, paths []string, snap *buildcontext.S
 		// A layer that cannot be cached is still a layer.
 		return l, func() { _ = os.Remove(l.path) }, nil
 	}
+	cache.saveRecipe(recipe, l.diffID)
 	return l, none, nil
 }
 

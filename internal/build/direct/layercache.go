@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -57,6 +58,7 @@ func (e *Executor) layerCache(keepTars bool) *layerCache {
 		now := time.Now()
 		cachefile.PruneOlder(e.LayerCacheDir, now.Add(-layerCacheMaxAge))
 		cachefile.PruneOlder(tarDir(e.LayerCacheDir), now.Add(-layerTarMaxAge))
+		cachefile.PruneOlder(recipeDir(e.LayerCacheDir), now.Add(-layerCacheMaxAge))
 	})
 	return &layerCache{dir: e.LayerCacheDir, keepTars: keepTars}
 }
@@ -67,6 +69,73 @@ func (c *layerCache) paths(diffID v1.Hash) (layer, meta string) {
 }
 
 func tarDir(dir string) string { return filepath.Join(dir, "tars") }
+
+func recipeDir(dir string) string { return filepath.Join(dir, "recipes") }
+
+// layerRecipeVersion is part of every recipe: a change to the bytes
+// writeTar writes for the same entries must change it, so that no recipe
+// names a layer an older writer made.
+const layerRecipeVersion = "onesbuild direct layer 1"
+
+// recipeKey names the layer of paths without reading any content: the
+// snapshot is content-addressed (its hash is the hash of the archive its
+// entries are read from), and the rest of what writeTar writes is each
+// path's header.
+func recipeKey(t *tree, paths []string, snap *buildcontext.Snapshot) string {
+	h := sha256.New()
+	field := func(s string) { fmt.Fprintf(h, "%d:%s", len(s), s) }
+	field(layerRecipeVersion)
+	field(snap.SHA256)
+	for _, p := range paths {
+		field(p)
+		n := t.nodes[p]
+		if n == nil {
+			field("whiteout")
+			continue
+		}
+		field(fmt.Sprintf("%d %o %d %d %d", n.Type, n.Mode, n.UID, n.GID, n.size))
+		field(n.Link)
+		field(n.src)
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// recipeRecord is what a recipe made.
+type recipeRecord struct {
+	DiffID string `json:"diff_id"`
+}
+
+// recipe is the uncompressed digest of the layer a recipe made.
+func (c *layerCache) recipe(key string) (v1.Hash, bool) {
+	name := filepath.Join(recipeDir(c.dir), key+".json")
+	raw, err := os.ReadFile(name)
+	if err != nil {
+		return v1.Hash{}, false
+	}
+	var r recipeRecord
+	if json.Unmarshal(raw, &r) != nil {
+		return v1.Hash{}, false
+	}
+	diffID, err := v1.NewHash(r.DiffID)
+	if err != nil {
+		return v1.Hash{}, false
+	}
+	now := time.Now()
+	_ = os.Chtimes(name, now, now)
+	return diffID, true
+}
+
+// saveRecipe records the layer a recipe made; a record that cannot be
+// written only costs the next build of the recipe a hash of its tar.
+func (c *layerCache) saveRecipe(key string, diffID v1.Hash) {
+	_ = cachefile.WriteJSON(filepath.Join(recipeDir(c.dir), key+".json"), recipeRecord{DiffID: diffID.String()})
+}
+
+// hasTar says whether the tar kept for diffID is there.
+func (c *layerCache) hasTar(diffID v1.Hash) bool {
+	fi, err := os.Stat(tarPath(c.dir, diffID))
+	return err == nil && fi.Mode().IsRegular()
+}
 
 func tarPath(dir string, diffID v1.Hash) string {
 	return filepath.Join(tarDir(dir), diffID.Hex+".tar")
