@@ -47,8 +47,8 @@ func writeLayer(cache *layerCache, t *tree, paths []string, snap *buildcontext.S
 	// The recipe names the layer without reading a file, so a build of
 	// the same snapshot as an earlier one (the apply after its plan, a
 	// second plan) finds its layer without writing the tar again.
-	recipe := recipeKey(t, paths, snap)
-	if diffID, ok := cache.recipe(recipe); ok && (!cache.keepTars || cache.hasTar(diffID)) {
+	recipe, known := recipeKey(t, paths, snap)
+	if diffID, ok := cache.recipe(recipe); known && ok && (!cache.keepTars || cache.hasTar(diffID)) {
 		if l, ok := cache.lookup(diffID, mediaType); ok {
 			return l, none, nil
 		}
@@ -58,7 +58,9 @@ func writeLayer(cache *layerCache, t *tree, paths []string, snap *buildcontext.S
 		return nil, none, err
 	}
 	if l, ok := cache.lookup(diffID, mediaType); ok {
-		cache.saveRecipe(recipe, diffID)
+		if known {
+			cache.saveRecipe(recipe, diffID)
+		}
 		return l, none, nil
 	}
 	dir := cache.dir
@@ -78,7 +80,9 @@ func writeLayer(cache *layerCache, t *tree, paths []string, snap *buildcontext.S
 		// A layer that cannot be cached is still a layer.
 		return l, func() { _ = os.Remove(l.path) }, nil
 	}
-	cache.saveRecipe(recipe, l.diffID)
+	if known {
+		cache.saveRecipe(recipe, l.diffID)
+	}
 	return l, none, nil
 }
 

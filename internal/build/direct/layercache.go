@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -80,8 +81,11 @@ const layerRecipeVersion = "onesbuild direct layer 1"
 // recipeKey names the layer of paths without reading any content: the
 // snapshot is content-addressed (its hash is the hash of the archive its
 // entries are read from), and the rest of what writeTar writes is each
-// path's header.
-func recipeKey(t *tree, paths []string, snap *buildcontext.Snapshot) string {
+// path's header. A snapshot whose hash is not known has no recipe.
+func recipeKey(t *tree, paths []string, snap *buildcontext.Snapshot) (string, bool) {
+	if snap == nil || !strings.HasPrefix(snap.SHA256, "sha256:") {
+		return "", false
+	}
 	h := sha256.New()
 	field := func(s string) { fmt.Fprintf(h, "%d:%s", len(s), s) }
 	field(layerRecipeVersion)
@@ -97,7 +101,7 @@ func recipeKey(t *tree, paths []string, snap *buildcontext.Snapshot) string {
 		field(n.Link)
 		field(n.src)
 	}
-	return hex.EncodeToString(h.Sum(nil))
+	return hex.EncodeToString(h.Sum(nil)), true
 }
 
 // recipeRecord is what a recipe made.

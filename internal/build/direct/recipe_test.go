@@ -162,3 +162,27 @@ func TestLayerRecipeWithoutItsLayerWritesItAgain(t *testing.T) {
 		}
 	}
 }
+
+// A snapshot without a known hash has no recipe: two of them with the
+// same headers are never taken for each other.
+func TestLayerRecipeNeedsTheSnapshotsHash(t *testing.T) {
+	cache := &layerCache{dir: t.TempDir()}
+	first := newRecipeLayer(t, map[string]string{"a": "version 1"}, 0o644)
+	second := newRecipeLayer(t, map[string]string{"a": "version 2"}, 0o644)
+	first.snap.SHA256, second.snap.SHA256 = "", ""
+	l, err := first.write(t, cache)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, firstDiffID := digests(t, l)
+	l, err = second.write(t, cache)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, diffID := digests(t, l); diffID == firstDiffID {
+		t.Errorf("two snapshots without a hash gave one layer, %s", diffID)
+	}
+	if entries, _ := os.ReadDir(recipeDir(cache.dir)); len(entries) != 0 {
+		t.Errorf("%d recipes for snapshots without a hash, want none", len(entries))
+	}
+}
