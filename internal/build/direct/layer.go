@@ -31,14 +31,16 @@ var layerEpoch = time.Unix(0, 0).UTC()
 // written, so it is never read back to learn them. With a cache the
 // layer is looked up by its recipe first (the snapshot's hash and the
 // entries' headers: nothing is read), then by its uncompressed digest
-// (the tar is hashed, which is much cheaper than compressing it), and
-// kept there; without one it is a temporary file that cleanup removes. A cache that
+// (the tar is hashed, which is much cheaper than compressing it; a small
+// tar is held in memory meanwhile, and a new layer is compressed from it
+// rather than read and hashed again), and kept there; without one it is
+// a temporary file that cleanup removes. A cache that
 // keeps tars keeps the uncompressed tar beside the layer, written on the
 // way to its digest.
 func writeLayer(cache *layerCache, t *tree, paths []string, snap *buildcontext.Snapshot, ctx *contextFiles, mediaType types.MediaType) (v1.Layer, func(), error) {
 	none := func() {}
 	if cache == nil {
-		l, err := compressLayer("", t, paths, snap, ctx, mediaType)
+		l, err := compressLayer("", mediaType, nil, func(w io.Writer) error { return writeTar(w, t, paths, snap, ctx) })
 		if err != nil {
 			return nil, none, err
 		}
@@ -53,10 +55,11 @@ func writeLayer(cache *layerCache, t *tree, paths []string, snap *buildcontext.S
 			return l, none, nil
 		}
 	}
-	diffID, err := cache.hashTar(t, paths, snap, ctx)
+	diffID, held, err := cache.hashTar(t, paths, snap, ctx)
 	if err != nil {
 		return nil, none, err
 	}
+	defer held.release()
 	if l, ok := cache.lookup(diffID, mediaType); ok {
 		if known {
 			cache.saveRecipe(recipe, diffID)
@@ -68,7 +71,16 @@ func writeLayer(cache *layerCache, t *tree, paths []string, snap *buildcontext.S
 		// A cache that cannot be written is no cache: a temporary file.
 		dir = ""
 	}
-	l, err := compressLayer(dir, t, paths, snap, ctx, mediaType)
+	var l *fileLayer
+	if held != nil {
+		// The bytes just hashed: their digest is the diff ID.
+		l, err = compressLayer(dir, mediaType, &diffID, func(w io.Writer) error {
+			_, err := w.Write(held.buf.Bytes())
+			return err
+		})
+	} else {
+		l, err = compressLayer(dir, mediaType, nil, func(w io.Writer) error { return writeTar(w, t, paths, snap, ctx) })
+	}
 	if err != nil {
 		return nil, none, err
 	}
@@ -86,8 +98,10 @@ func writeLayer(cache *layerCache, t *tree, paths []string, snap *buildcontext.S
 	return l, none, nil
 }
 
-// compressLayer writes the gzip layer into a temporary file under dir.
-func compressLayer(dir string, t *tree, paths []string, snap *buildcontext.Snapshot, ctx *contextFiles, mediaType types.MediaType) (*fileLayer, error) {
+// compressLayer writes the gzip layer of the tar that write writes into
+// a temporary file under dir. With diffID, the tar's digest is known
+// already and not computed again.
+func compressLayer(dir string, mediaType types.MediaType, diffID *v1.Hash, write func(io.Writer) error) (*fileLayer, error) {
 	f, err := os.CreateTemp(dir, "onesbuild-layer-*.tar.gz")
 	if err != nil {
 		return nil, err
@@ -105,7 +119,11 @@ func compressLayer(dir string, t *tree, paths []string, snap *buildcontext.Snaps
 			return err
 		}
 		uncompressed := sha256.New()
-		if err := writeTar(io.MultiWriter(gz, uncompressed), t, paths, snap, ctx); err != nil {
+		sink := io.Writer(gz)
+		if diffID == nil {
+			sink = io.MultiWriter(gz, uncompressed)
+		}
+		if err := write(sink); err != nil {
 			return err
 		}
 		if err := gz.Close(); err != nil {
@@ -115,7 +133,11 @@ func compressLayer(dir string, t *tree, paths []string, snap *buildcontext.Snaps
 			return err
 		}
 		l.digest = v1.Hash{Algorithm: "sha256", Hex: hex.EncodeToString(compressed.Sum(nil))}
-		l.diffID = v1.Hash{Algorithm: "sha256", Hex: hex.EncodeToString(uncompressed.Sum(nil))}
+		if diffID != nil {
+			l.diffID = *diffID
+		} else {
+			l.diffID = v1.Hash{Algorithm: "sha256", Hex: hex.EncodeToString(uncompressed.Sum(nil))}
+		}
 		l.size = counter.n
 		return nil
 	}()

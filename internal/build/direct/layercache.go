@@ -2,6 +2,7 @@ package direct
 
 import (
 	"bufio"
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -149,32 +150,110 @@ func tarPath(dir string, diffID v1.Hash) string {
 // keeps tars writes the tar to its place on the way (a rename, so that
 // a reader never sees part of one; concurrent builds of one layer write
 // the same bytes). A tar that cannot be kept is not an error: the SBOM
-// then reads the compressed layer.
-func (c *layerCache) hashTar(t *tree, paths []string, snap *buildcontext.Snapshot, ctx *contextFiles) (v1.Hash, error) {
+// then reads the compressed layer. A small layer's tar is also returned
+// (held gives it back), so that a layer the cache does not have is
+// compressed from the bytes just hashed instead of read and hashed again.
+func (c *layerCache) hashTar(t *tree, paths []string, snap *buildcontext.Snapshot, ctx *contextFiles) (diffID v1.Hash, held *heldTar, err error) {
 	uncompressed := sha256.New()
+	sinks := []io.Writer{uncompressed}
+	held = holdTar(t, paths)
+	if held != nil {
+		sinks = append(sinks, &held.buf)
+	}
 	var kept *os.File
 	if c.keepTars && os.MkdirAll(tarDir(c.dir), 0o700) == nil {
 		kept, _ = os.CreateTemp(tarDir(c.dir), "onesbuild-tar-*")
 	}
-	if kept == nil {
-		if err := writeTar(uncompressed, t, paths, snap, ctx); err != nil {
-			return v1.Hash{}, err
+	var file *bestEffortWriter
+	if kept != nil {
+		defer os.Remove(kept.Name()) // after a rename, nothing
+		file = &bestEffortWriter{w: bufio.NewWriterSize(kept, 256<<10)}
+		sinks = append(sinks, file)
+	}
+	if err := writeTar(io.MultiWriter(sinks...), t, paths, snap, ctx); err != nil {
+		if kept != nil {
+			_ = kept.Close()
 		}
-		return v1.Hash{Algorithm: "sha256", Hex: hex.EncodeToString(uncompressed.Sum(nil))}, nil
+		held.release()
+		return v1.Hash{}, nil, err
 	}
-	defer os.Remove(kept.Name()) // after a rename, nothing
-	file := &bestEffortWriter{w: bufio.NewWriterSize(kept, 256<<10)}
-	if err := writeTar(io.MultiWriter(file, uncompressed), t, paths, snap, ctx); err != nil {
-		_ = kept.Close()
-		return v1.Hash{}, err
+	diffID = v1.Hash{Algorithm: "sha256", Hex: hex.EncodeToString(uncompressed.Sum(nil))}
+	if kept != nil {
+		if file.flush() == nil && kept.Close() == nil {
+			_ = os.Rename(kept.Name(), tarPath(c.dir, diffID))
+		} else {
+			_ = kept.Close()
+		}
 	}
-	diffID := v1.Hash{Algorithm: "sha256", Hex: hex.EncodeToString(uncompressed.Sum(nil))}
-	if file.flush() == nil && kept.Close() == nil {
-		_ = os.Rename(kept.Name(), tarPath(c.dir, diffID))
-	} else {
-		_ = kept.Close()
+	return diffID, held, nil
+}
+
+// heldTarMax is the largest layer whose tar is held in memory between
+// its hash and its compression; heldTarBudget what all builds of the
+// process hold at once (Terraform applies ten resources at a time).
+const (
+	heldTarMax    = 32 << 20
+	heldTarBudget = 256 << 20
+)
+
+// heldTars is what the process holds now.
+var heldTars = &byteBudget{left: heldTarBudget}
+
+// heldTar is a layer's tar in memory, counted against heldTars.
+type heldTar struct {
+	buf   bytes.Buffer
+	taken int64
+}
+
+// holdTar reserves room for the tar of paths, or nil when it is too
+// large or the process holds enough already. The reservation is the
+// files' sizes plus a generous header and padding for each entry.
+func holdTar(t *tree, paths []string) *heldTar {
+	size := int64(2 << 10)
+	for _, p := range paths {
+		size += 3 << 10
+		if n := t.nodes[p]; n != nil {
+			size += n.size
+		}
 	}
-	return diffID, nil
+	if size > heldTarMax || !heldTars.take(size) {
+		return nil
+	}
+	h := &heldTar{taken: size}
+	h.buf.Grow(int(size))
+	return h
+}
+
+// release gives the memory back; a nil or released tar is fine.
+func (h *heldTar) release() {
+	if h == nil || h.taken == 0 {
+		return
+	}
+	heldTars.give(h.taken)
+	h.taken = 0
+	h.buf = bytes.Buffer{}
+}
+
+// byteBudget is a number of bytes shared by concurrent builds.
+type byteBudget struct {
+	mu   sync.Mutex
+	left int64
+}
+
+func (b *byteBudget) take(n int64) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if n > b.left {
+		return false
+	}
+	b.left -= n
+	return true
+}
+
+func (b *byteBudget) give(n int64) {
+	b.mu.Lock()
+	b.left += n
+	b.mu.Unlock()
 }
 
 // bestEffortWriter writes to w until the first error and then stops

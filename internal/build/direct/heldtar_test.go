@@ -1,0 +1,102 @@
+package direct
+
+// A new layer's tar held in memory between its hash and its compression.
+
+import (
+	"archive/tar"
+	"os"
+	"testing"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+)
+
+// The layer compressed from the held tar is the layer compressed from
+// the snapshot, and every byte held is given back, whether the cache had
+// the layer or not.
+func TestHeldTarGivesTheLayerTheSnapshotGives(t *testing.T) {
+	if heldTars.left != heldTarBudget {
+		t.Fatalf("%d bytes held before the test", heldTarBudget-heldTars.left)
+	}
+	r := newRecipeLayer(t, map[string]string{"a": "a service's binary, held"}, 0o755)
+	held, err := r.write(t, &layerCache{dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if heldTars.left != heldTarBudget {
+		t.Errorf("%d bytes still held after a new layer", heldTarBudget-heldTars.left)
+	}
+	streamed, err := r.write(t, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	heldDigest, heldDiffID := digests(t, held)
+	streamedDigest, streamedDiffID := digests(t, streamed)
+	if heldDigest != streamedDigest || heldDiffID != streamedDiffID {
+		t.Errorf("held: %s (diff ID %s), from the snapshot: %s (%s)", heldDigest, heldDiffID, streamedDigest, streamedDiffID)
+	}
+
+	// The budget spent by others: the layer is written from the snapshot.
+	other := newRecipeLayer(t, map[string]string{"a": "another binary, not held"}, 0o755)
+	heldTars.left = 0
+	l, err := other.write(t, &layerCache{dir: t.TempDir()})
+	heldTars.left = heldTarBudget
+	if err != nil {
+		t.Fatalf("with nothing left to hold: %v", err)
+	}
+	want, err := other.write(t, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := digests(t, l); got != mustDigest(t, want) {
+		t.Errorf("with nothing left to hold: %s, want %s", got, mustDigest(t, want))
+	}
+
+	// A layer the cache has: hashed, held, given back.
+	cache := &layerCache{dir: t.TempDir()}
+	if _, err := other.write(t, cache); err != nil {
+		t.Fatal(err)
+	}
+	if err := removeRecipes(cache); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := other.write(t, cache); err != nil {
+		t.Fatal(err)
+	}
+	if heldTars.left != heldTarBudget {
+		t.Errorf("%d bytes still held after a cached layer", heldTarBudget-heldTars.left)
+	}
+}
+
+// Only a layer of at most heldTarMax, with room left, is held.
+func TestHoldTarOnlyHoldsWhatFits(t *testing.T) {
+	tr := newTree(nil)
+	tr.set("/small", &node{Type: tar.TypeReg, Mode: 0o644, src: "small", size: 1 << 20})
+	tr.set("/large", &node{Type: tar.TypeReg, Mode: 0o644, src: "large", size: heldTarMax})
+	if h := holdTar(tr, []string{"/large"}); h != nil {
+		h.release()
+		t.Errorf("a layer of heldTarMax bytes of content was held")
+	}
+	h := holdTar(tr, []string{"/small"})
+	if h == nil {
+		t.Fatal("a 1 MiB layer was not held")
+	}
+	if h.taken <= 1<<20 || heldTars.left != heldTarBudget-h.taken {
+		t.Errorf("holding took %d bytes, the budget has %d of %d left", h.taken, heldTars.left, heldTarBudget)
+	}
+	h.release()
+	h.release()
+	if heldTars.left != heldTarBudget {
+		t.Errorf("released twice: the budget has %d of %d", heldTars.left, heldTarBudget)
+	}
+}
+
+func mustDigest(t *testing.T, l interface{ Digest() (v1.Hash, error) }) v1.Hash {
+	t.Helper()
+	d, err := l.Digest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+func removeRecipes(c *layerCache) error { return os.RemoveAll(recipeDir(c.dir)) }
