@@ -5,6 +5,7 @@ package direct
 import (
 	"archive/tar"
 	"os"
+	"strings"
 	"testing"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -100,3 +101,47 @@ func mustDigest(t *testing.T, l interface{ Digest() (v1.Hash, error) }) v1.Hash 
 }
 
 func removeRecipes(c *layerCache) error { return os.RemoveAll(recipeDir(c.dir)) }
+
+// A tar that outgrows its reservation stops being held: nothing past
+// the reserved bytes is kept, and nothing is half kept.
+func TestHeldTarStopsAtItsReservation(t *testing.T) {
+	h := &heldTar{buf: make([]byte, 0, 8), taken: 8}
+	for _, p := range []string{"12345", "678"} {
+		if n, err := h.Write([]byte(p)); n != len(p) || err != nil {
+			t.Fatalf("Write(%q) = %d, %v", p, n, err)
+		}
+	}
+	if h.overflow || string(h.buf) != "12345678" {
+		t.Fatalf("within the reservation: overflow %t, held %q", h.overflow, h.buf)
+	}
+	if n, err := h.Write([]byte("9")); n != 1 || err != nil {
+		t.Fatalf("Write past the reservation = %d, %v: the hash beside it must go on", n, err)
+	}
+	if !h.overflow || h.buf != nil {
+		t.Errorf("past the reservation: overflow %t, still holding %q", h.overflow, h.buf)
+	}
+}
+
+// The reservation is at least what archive/tar writes, long names and
+// links (extended headers) included.
+func TestHoldTarReservesWhatTheTarTakes(t *testing.T) {
+	tr := newTree(nil)
+	long := strings.Repeat("n", 300)
+	tr.set("/"+long, &node{Type: tar.TypeSymlink, Mode: 0o777, Link: strings.Repeat("t", 8000)})
+	tr.set("/dir", &node{Type: tar.TypeDir, Mode: 0o755, UID: 1 << 22, GID: 1 << 22})
+	tr.set("/dir/"+long, &node{Type: tar.TypeReg, Mode: 0o644, src: "a", size: 1000})
+	paths := tr.takeChanges()
+	snap := newRecipeLayer(t, map[string]string{"a": strings.Repeat("x", 1000)}, 0o644)
+	cache := &layerCache{dir: t.TempDir()}
+	_, held, err := cache.hashTar(tr, paths, snap.snap, snap.ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer held.release()
+	if held == nil {
+		t.Fatal("the tar was not held")
+	}
+	if int64(cap(held.buf)) != held.taken || len(held.buf) == 0 {
+		t.Errorf("held %d bytes in a buffer of %d for a reservation of %d", len(held.buf), cap(held.buf), held.taken)
+	}
+}

@@ -30,7 +30,7 @@ var layerEpoch = time.Unix(0, 0).UTC()
 // becomes a whiteout. The layer's digests are computed while it is
 // written, so it is never read back to learn them. With a cache the
 // layer is looked up by its recipe first (the snapshot's hash and the
-// entries' headers: nothing is read), then by its uncompressed digest
+// entries' headers: the snapshot is not read), then by its uncompressed digest
 // (the tar is hashed, which is much cheaper than compressing it; a small
 // tar is held in memory meanwhile, and a new layer is compressed from it
 // rather than read and hashed again), and kept there; without one it is
@@ -46,9 +46,9 @@ func writeLayer(cache *layerCache, t *tree, paths []string, snap *buildcontext.S
 		}
 		return l, func() { _ = os.Remove(l.path) }, nil
 	}
-	// The recipe names the layer without reading a file, so a build of
-	// the same snapshot as an earlier one (the apply after its plan, a
-	// second plan) finds its layer without writing the tar again.
+	// The recipe names the layer without reading the snapshot, so a
+	// build of the same snapshot as an earlier one (the apply after its
+	// plan, a second plan) finds its layer without writing the tar again.
 	recipe, known := recipeKey(t, paths, snap)
 	if diffID, ok := cache.recipe(recipe); known && ok && (!cache.keepTars || cache.hasTar(diffID)) {
 		if l, ok := cache.lookup(diffID, mediaType); ok {
@@ -75,7 +75,7 @@ func writeLayer(cache *layerCache, t *tree, paths []string, snap *buildcontext.S
 	if held != nil {
 		// The bytes just hashed: their digest is the diff ID.
 		l, err = compressLayer(dir, mediaType, &diffID, func(w io.Writer) error {
-			_, err := w.Write(held.buf.Bytes())
+			_, err := w.Write(held.buf)
 			return err
 		})
 	} else {

@@ -2,7 +2,6 @@ package direct
 
 import (
 	"bufio"
-	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -10,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"time"
@@ -89,7 +89,8 @@ func recipeKey(t *tree, paths []string, snap *buildcontext.Snapshot) (string, bo
 	}
 	h := sha256.New()
 	field := func(s string) { fmt.Fprintf(h, "%d:%s", len(s), s) }
-	field(layerRecipeVersion)
+	// The tar writer is the toolchain's: a new one may write other bytes.
+	field(layerRecipeVersion + " " + runtime.Version())
 	field(snap.SHA256)
 	for _, p := range paths {
 		field(p)
@@ -110,8 +111,12 @@ type recipeRecord struct {
 	DiffID string `json:"diff_id"`
 }
 
-// recipe is the uncompressed digest of the layer a recipe made.
+// recipe is the uncompressed digest of the layer a recipe made; an
+// empty key (no recipe) reads nothing.
 func (c *layerCache) recipe(key string) (v1.Hash, bool) {
+	if key == "" {
+		return v1.Hash{}, false
+	}
 	name := filepath.Join(recipeDir(c.dir), key+".json")
 	raw, err := os.ReadFile(name)
 	if err != nil {
@@ -136,10 +141,17 @@ func (c *layerCache) saveRecipe(key string, diffID v1.Hash) {
 	_ = cachefile.WriteJSON(filepath.Join(recipeDir(c.dir), key+".json"), recipeRecord{DiffID: diffID.String()})
 }
 
-// hasTar says whether the tar kept for diffID is there.
+// hasTar says whether the tar kept for diffID is there, and touches it:
+// the build that found it relies on it for its SBOM.
 func (c *layerCache) hasTar(diffID v1.Hash) bool {
-	fi, err := os.Stat(tarPath(c.dir, diffID))
-	return err == nil && fi.Mode().IsRegular()
+	name := tarPath(c.dir, diffID)
+	fi, err := os.Stat(name)
+	if err != nil || !fi.Mode().IsRegular() {
+		return false
+	}
+	now := time.Now()
+	_ = os.Chtimes(name, now, now)
+	return true
 }
 
 func tarPath(dir string, diffID v1.Hash) string {
@@ -158,7 +170,7 @@ func (c *layerCache) hashTar(t *tree, paths []string, snap *buildcontext.Snapsho
 	sinks := []io.Writer{uncompressed}
 	held = holdTar(t, paths)
 	if held != nil {
-		sinks = append(sinks, &held.buf)
+		sinks = append(sinks, held)
 	}
 	var kept *os.File
 	if c.keepTars && os.MkdirAll(tarDir(c.dir), 0o700) == nil {
@@ -178,6 +190,10 @@ func (c *layerCache) hashTar(t *tree, paths []string, snap *buildcontext.Snapsho
 		return v1.Hash{}, nil, err
 	}
 	diffID = v1.Hash{Algorithm: "sha256", Hex: hex.EncodeToString(uncompressed.Sum(nil))}
+	if held != nil && held.overflow {
+		held.release()
+		held = nil
+	}
 	if kept != nil {
 		if file.flush() == nil && kept.Close() == nil {
 			_ = os.Rename(kept.Name(), tarPath(c.dir, diffID))
@@ -188,40 +204,57 @@ func (c *layerCache) hashTar(t *tree, paths []string, snap *buildcontext.Snapsho
 	return diffID, held, nil
 }
 
-// heldTarMax is the largest layer whose tar is held in memory between
-// its hash and its compression; heldTarBudget what all builds of the
-// process hold at once (Terraform applies ten resources at a time).
+// heldTarMax bounds the memory reserved for one layer's tar between its
+// hash and its compression; heldTarBudget what all builds of the process
+// reserve at once (Terraform applies ten resources at a time).
 const (
 	heldTarMax    = 32 << 20
 	heldTarBudget = 256 << 20
 )
 
-// heldTars is what the process holds now.
+// heldTars is what the process has reserved now.
 var heldTars = &byteBudget{left: heldTarBudget}
 
-// heldTar is a layer's tar in memory, counted against heldTars.
+// heldTar is a layer's tar in memory, in a buffer of exactly the
+// reserved size: a tar that does not fit is not held (overflow), and the
+// layer is then compressed from the snapshot.
 type heldTar struct {
-	buf   bytes.Buffer
-	taken int64
+	buf      []byte
+	overflow bool
+	taken    int64
 }
 
-// holdTar reserves room for the tar of paths, or nil when it is too
-// large or the process holds enough already. The reservation is the
-// files' sizes plus a generous header and padding for each entry.
+// holdTar reserves room for the tar of paths, or nil when it would be
+// larger than heldTarMax or the process has reserved enough already. The
+// reservation is what archive/tar writes at most for such entries: each
+// content padded to a block, a header block, and an extended header for
+// a long name or link (both counted twice, for the record and its
+// padding), plus the two blocks that end the archive.
 func holdTar(t *tree, paths []string) *heldTar {
-	size := int64(2 << 10)
+	const block = 512
+	size := int64(2 * block)
 	for _, p := range paths {
-		size += 3 << 10
+		size += 3*block + 2*int64(len(p))
 		if n := t.nodes[p]; n != nil {
-			size += n.size
+			size += (n.size+block-1)/block*block + 2*int64(len(n.Link))
 		}
 	}
 	if size > heldTarMax || !heldTars.take(size) {
 		return nil
 	}
-	h := &heldTar{taken: size}
-	h.buf.Grow(int(size))
-	return h
+	return &heldTar{buf: make([]byte, 0, size), taken: size}
+}
+
+// Write holds p, or stops holding once the reservation is full.
+func (h *heldTar) Write(p []byte) (int, error) {
+	if !h.overflow {
+		if len(h.buf)+len(p) > cap(h.buf) {
+			h.overflow, h.buf = true, nil
+		} else {
+			h.buf = append(h.buf, p...)
+		}
+	}
+	return len(p), nil
 }
 
 // release gives the memory back; a nil or released tar is fine.
@@ -231,7 +264,7 @@ func (h *heldTar) release() {
 	}
 	heldTars.give(h.taken)
 	h.taken = 0
-	h.buf = bytes.Buffer{}
+	h.buf = nil
 }
 
 // byteBudget is a number of bytes shared by concurrent builds.

@@ -8,6 +8,7 @@ import (
 	"context"
 	"os"
 	"testing"
+	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/types"
@@ -184,5 +185,31 @@ func TestLayerRecipeNeedsTheSnapshotsHash(t *testing.T) {
 	}
 	if entries, _ := os.ReadDir(recipeDir(cache.dir)); len(entries) != 0 {
 		t.Errorf("%d recipes for snapshots without a hash, want none", len(entries))
+	}
+}
+
+// A build that finds a kept tar through its recipe touches it, so that
+// the next process's pruning does not remove what the build relies on.
+func TestLayerRecipeTouchesTheKeptTar(t *testing.T) {
+	r := newRecipeLayer(t, map[string]string{"a": "payload"}, 0o644)
+	cache := &layerCache{dir: t.TempDir(), keepTars: true}
+	l, err := r.write(t, cache)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, diffID := digests(t, l)
+	old := time.Now().Add(-layerTarMaxAge + time.Minute)
+	if err := os.Chtimes(tarPath(cache.dir, diffID), old, old); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.write(t, cache); err != nil {
+		t.Fatal(err)
+	}
+	fi, err := os.Stat(tarPath(cache.dir, diffID))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi.ModTime().Before(time.Now().Add(-time.Hour)) {
+		t.Errorf("the kept tar the build relied on is still dated %s", fi.ModTime().Format(time.RFC3339))
 	}
 }
