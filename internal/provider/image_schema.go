@@ -68,7 +68,7 @@ func (r *imageResource) Schema(ctx context.Context, _ resource.SchemaRequest, re
 			"the like unknown in the plan. A `COPY` or `ADD` source that leaves the context (`../`) is a plan error for both executors.\n\n" +
 			"## Faults\n\n" +
 			"A build pod deleted (also gracefully, as a drain does), evicted or preempted before Kaniko finished is built again once in " +
-			"a new pod; so is a build whose registry failed for a moment (refused, reset, timed out, 5xx) while Kaniko read the base " +
+			"a new pod; so is a build whose registry failed for a moment (refused, reset or closed, timed out, 5xx) while Kaniko read the base " +
 			"image or pushed, after a short pause; a failing `RUN` never is. A pod refused because a ResourceQuota of the namespace is " +
 			"used up waits for capacity (counted in `timings.queued` and against the create timeout): the quota is the queue of every run " +
 			"that builds there. The next build deletes pods a killed provider left behind. A build that pushed a tag and then failed is " +

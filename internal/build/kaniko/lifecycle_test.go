@@ -79,6 +79,11 @@ func TestTransientRegistryFailure(t *testing.T) {
 		{name: "a RUN's own exit code", code: 7, tail: []string{"error building image: connection refused"}},
 		{name: "a missing base", code: 1, tail: []string{"error building image: GET http://r/v2/base/manifests/1: MANIFEST_UNKNOWN: manifest unknown"}},
 		{name: "nothing Kaniko said", code: 1, tail: []string{"connection refused"}},
+		{name: "a registry stopped during the push check", code: 1, want: true, tail: []string{
+			`error checking push permissions: checking push permission for "registry.kube-system.svc.cluster.local:5000/app:latest": Post "http://registry.kube-system.svc.cluster.local:5000/v2/app/blobs/uploads/": EOF`}},
+		{name: "a registry that closed the connection on a manifest", code: 1, want: true, tail: []string{
+			`error building image: GET "http://r/v2/base/manifests/1": EOF`}},
+		{name: "a context archive that ends early", code: 1, tail: []string{"error building image: reading the build context: EOF"}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			if _, got := transientRegistryFailure(tt.code, tt.tail); got != tt.want {

@@ -21,6 +21,11 @@ var transientNetwork = []string{
 	"status code 500", "status code 502", "status code 503", "status code 504",
 }
 
+// closedMidRequest is Go's HTTP client on a registry that closed the
+// connection before answering (it was stopped or restarted): the method,
+// the URL, and a bare EOF.
+var closedMidRequest = regexp.MustCompile(`(get|head|post|put|patch|delete) "[^"]*": eof\b`)
+
 // transientRegistryFailure reports whether Kaniko exited because a
 // registry failed for a moment while it read the base image or pushed
 // (after its own retries), and returns the line that says so. A failing
@@ -42,6 +47,9 @@ func transientRegistryFailure(exitCode int32, tail []string) (string, bool) {
 			if strings.Contains(lower, p) {
 				return line, true
 			}
+		}
+		if closedMidRequest.MatchString(lower) {
+			return line, true
 		}
 		return "", false
 	}
