@@ -30,13 +30,13 @@ var layerEpoch = time.Unix(0, 0).UTC()
 // becomes a whiteout. The layer's digests are computed while it is
 // written, so it is never read back to learn them. With a cache the
 // layer is looked up by its recipe first (the snapshot's hash and the
-// entries' headers: the snapshot is not read), then by its uncompressed digest
-// (the tar is hashed, which is much cheaper than compressing it; a small
-// tar is held in memory meanwhile, and a new layer is compressed from it
-// rather than read and hashed again), and kept there; without one it is
-// a temporary file that cleanup removes. A cache that
-// keeps tars keeps the uncompressed tar beside the layer, written on the
-// way to its digest.
+// entries' headers: the snapshot is not read), then by its uncompressed
+// digest (the tar is hashed, which is much cheaper than compressing it;
+// a small tar is held in memory meanwhile, and a new layer is compressed
+// from it rather than read and hashed again), and kept there; without
+// one it is a temporary file that cleanup removes. A cache that keeps
+// tars keeps the uncompressed tar beside the layer, written on the way
+// to its digest.
 func writeLayer(cache *layerCache, t *tree, paths []string, snap *buildcontext.Snapshot, ctx *contextFiles, mediaType types.MediaType) (v1.Layer, func(), error) {
 	none := func() {}
 	if cache == nil {
