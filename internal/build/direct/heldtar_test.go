@@ -7,8 +7,6 @@ import (
 	"os"
 	"strings"
 	"testing"
-
-	v1 "github.com/google/go-containerregistry/pkg/v1"
 )
 
 // The layer compressed from the held tar is the layer compressed from
@@ -48,8 +46,9 @@ func TestHeldTarGivesTheLayerTheSnapshotGives(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got, _ := digests(t, l); got != mustDigest(t, want) {
-		t.Errorf("with nothing left to hold: %s, want %s", got, mustDigest(t, want))
+	wantDigest, _ := digests(t, want)
+	if got, _ := digests(t, l); got != wantDigest {
+		t.Errorf("with nothing left to hold: %s, want %s", got, wantDigest)
 	}
 
 	// A layer the cache has: hashed, held, given back.
@@ -89,15 +88,6 @@ func TestHoldTarOnlyHoldsWhatFits(t *testing.T) {
 	if heldTars.left != heldTarBudget {
 		t.Errorf("released twice: the budget has %d of %d", heldTars.left, heldTarBudget)
 	}
-}
-
-func mustDigest(t *testing.T, l interface{ Digest() (v1.Hash, error) }) v1.Hash {
-	t.Helper()
-	d, err := l.Digest()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return d
 }
 
 func removeRecipes(c *layerCache) error { return os.RemoveAll(recipeDir(c.dir)) }
